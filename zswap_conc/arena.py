@@ -1,0 +1,294 @@
+"""The arena: every shared structure of one run, laid out in one shared-memory segment.
+
+``Arena(cfg)`` computes the layout from the config, creates the segment (or a private buffer for
+single-process use), builds typed numpy views of it, and initialises them.  Compiled code receives
+the views as one ``ArenaViews`` namedtuple.  Worker processes are forked after the arena exists,
+so they inherit the mapping and never attach by name.
+
+The segment is unlinked by ``Arena.close()``; callers use it as a context manager, and the runner
+also closes it from its signal handlers, so a run that ends in any way leaves nothing in /dev/shm.
+
+LOCKING (who may write what; see also sync, index, pool and ops):
+  params, clusters, corpus, corpus_clen   written by the parent before the workers start; read-only
+  ctl                                     written by the parent (GO, STOP, PHASE) and by workers
+                                          (READY, atomically)
+  locks, pend, held, lstat                sync.py
+  roots, nodes[:, tree columns]           the tree's tree_lock (index.py)
+  nodes[:, entry columns]                 ops.py: the slot's busy bit, or the tree_lock for REFCOUNT
+  pool_*, frame_*                         the pool's pool_lock (pool/)
+  slots                                   the slot's busy bit (SL_BUSY itself: atomics)
+  cpu_*, frames, cnt[:, cpu]              owned by one CPU; the parent reads counters as samples
+Lock order: tree_lock -> pool_lock.  No other lock nests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections import namedtuple
+
+import numpy as np
+
+from zswap_conc import compress, pages, pool, strategies, sync
+from zswap_conc.config import CLUSTER_PAGES, PAGE_SIZE, Config
+from zswap_conc.index import N_TREE_COLUMNS, NIL, R_ROOT, R_WIDTH
+from zswap_conc.params import (
+    P_ALLOCATOR,
+    P_BUCKETS,
+    P_CLUSTERS_PER_CPU,
+    P_COMPRESSOR,
+    P_LOCK_KIND,
+    P_MIX_LOAD,
+    P_MIX_STORE,
+    P_NCPUS,
+    P_NPOOLS,
+    P_NTREES,
+    P_POOL_LOCK0,
+    P_POOLS_HASHED,
+    P_REJECT_ABOVE,
+    P_SEED,
+    P_SLOTS_PER_TYPE,
+    P_STRATEGY,
+    P_SWAP_TYPES,
+    P_SYNTH_CYCLES,
+    P_TREE_LOCK0,
+    P_TREES_PER_TYPE,
+    P_WIDTH,
+    P_WS_SLOTS,
+    P_ZSTD_LEVEL,
+)
+
+SHM_PREFIX = "zswap_conc_"
+
+LOCKCLASS_TREE = 0
+LOCKCLASS_POOL = 1
+LOCK_CLASS_NAMES = ("tree_lock", "pool_lock")
+
+PHASES = 3  # counters are kept per phase: warm-up, measured, after
+PHASE_WARMUP, PHASE_MEASURE, PHASE_AFTER = 0, 1, 2
+
+# ctl[0, :] is read by every CPU on every op and written rarely; ctl[1, :] takes the arrivals
+CTL_GO = 0  # the start barrier: workers spin until it is 1
+CTL_STOP = 1  # workers finish their operation and return once it is 1
+CTL_PHASE = 2  # which counters the next operation adds to
+CTL_READY = 0  # (row 1) workers that reached the barrier
+
+# columns of slots[s, :]: one row per swap slot of the working set
+SL_BUSY = 0  # cpu + 1 of the CPU operating on the slot, 0 if idle (the kernel's page lock)
+SL_VERSION = 1  # version of the newest data stored to the slot
+SL_LIVE = 2  # 1 if the newest data is in the pool (the model loads are checked against)
+SL_KEY = 3  # (swap type << 40) | offset
+SL_WIDTH = 4
+
+# columns of cpu_state[cpu, :]
+CS_RNG = 0  # xorshift state of this CPU's workload
+CS_CURSOR = 1  # next slot of its own clusters to store to
+CS_DEPTH = 2  # frames on its operation stack
+CS_WIDTH = 16
+
+FRAME_DEPTH = 8  # operation frames per CPU (writeback recursion needs more than one)
+FRAME_WIDTH = 16
+CNT_WIDTH = 32
+CBUF_BYTES = 2 * PAGE_SIZE  # covers LZ4's and zstd's worst-case bound for one page
+
+FIELDS = (
+    "params", "ctl", "locks", "pend", "held", "lstat", "roots", "nodes",
+    "pool_meta", "pool_heads", "frame_meta", "frame_free", "pool_data",
+    "corpus", "corpus_clen", "slots", "clusters", "cpu_state", "cnt", "frames",
+    "cpu_page", "cpu_cbuf", "cpu_out", "cpu_zctx",
+)  # fmt: skip
+ArenaViews = namedtuple("ArenaViews", FIELDS)
+
+
+class Layout:
+    """Sizes derived from a config; the shapes of every arena array."""
+
+    def __init__(self, cfg: Config, corpus_pages: int):
+        self.cfg = cfg
+        self.ncpus = cfg.cpus
+        self.ntrees = strategies.tree_count(cfg.strategy, cfg.swap_types, cfg.slots_per_type, cfg.buckets)
+        self.npools = cfg.npools
+        self.frames_per_pool = cfg.pool_size // PAGE_SIZE // self.npools
+        self.nframes = self.frames_per_pool * self.npools
+        self.ws = cfg.ws_slots
+        self.nclusters = cfg.cpus * cfg.clusters_per_cpu
+        self.nentries = 2 * self.ws  # a slot's old and new entry coexist during a store
+        self.nlocks = self.ntrees + self.npools
+        n, i8, u8 = self.ncpus, np.int64, np.uint8
+        self.shapes = {
+            "params": ((P_WIDTH,), i8),
+            "ctl": ((2, 8), i8),
+            "locks": ((self.nlocks, sync.LK_WIDTH), i8),
+            "pend": ((n, sync.PD_WIDTH), i8),
+            "held": ((n, sync.HELD_WIDTH), i8),
+            "lstat": ((PHASES, len(LOCK_CLASS_NAMES), n, sync.LS_WIDTH), i8),
+            "roots": ((self.ntrees, R_WIDTH), i8),
+            "nodes": ((self.nentries, 16), i8),
+            "pool_meta": ((self.npools, 16), i8),
+            "pool_heads": ((self.npools, 256), i8),
+            "frame_meta": ((self.nframes, 16), i8),
+            "frame_free": ((self.nframes,), i8),
+            "pool_data": ((self.nframes * PAGE_SIZE,), u8),
+            "corpus": ((corpus_pages, PAGE_SIZE), u8),
+            "corpus_clen": ((corpus_pages,), i8),
+            "slots": ((self.ws, SL_WIDTH), i8),
+            "clusters": ((self.nclusters, 2), i8),
+            "cpu_state": ((n, CS_WIDTH), i8),
+            "cnt": ((PHASES, n, CNT_WIDTH), i8),
+            "frames": ((n, FRAME_DEPTH, FRAME_WIDTH), i8),
+            "cpu_page": ((n, PAGE_SIZE), u8),
+            "cpu_cbuf": ((n, CBUF_BYTES), u8),
+            "cpu_out": ((n, PAGE_SIZE), u8),
+            "cpu_zctx": ((n, 8), i8),
+        }
+        self.offsets = {}
+        off = 0
+        for name in FIELDS:
+            shape, dt = self.shapes[name]
+            off = (off + 4095) & ~4095  # page-align: every array starts on its own lines
+            self.offsets[name] = off
+            off += int(np.prod(shape)) * np.dtype(dt).itemsize
+        self.total = max(off, PAGE_SIZE)
+
+
+def cluster_table(cfg: Config) -> np.ndarray:
+    """(swap type, first offset) of each 256-slot cluster; CPU c owns clusters
+    [c*k, (c+1)*k).  A device's clusters are spread evenly over it, as the kernel spreads
+    initial per-CPU clusters at least 64 MiB apart."""
+    k = cfg.clusters_per_cpu
+    table = np.zeros((cfg.cpus * k, 2), np.int64)
+    for t in range(cfg.swap_types):
+        cpus = [c for c in range(cfg.cpus) if c % cfg.swap_types == t]
+        count = len(cpus) * k
+        if count == 0:
+            continue
+        stride = max(CLUSTER_PAGES, cfg.slots_per_type // count // CLUSTER_PAGES * CLUSTER_PAGES)
+        rank = 0
+        for j in range(k):  # interleave so CPUs' first clusters are far apart, like the kernel
+            for c in cpus:
+                table[c * k + j] = (t, rank * stride)
+                rank += 1
+    return table
+
+
+def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarray:
+    p = np.zeros(P_WIDTH, np.int64)
+    p[P_STRATEGY] = strategies.STRATEGY_IDS[cfg.strategy]
+    p[P_BUCKETS] = cfg.buckets
+    p[P_SWAP_TYPES] = cfg.swap_types
+    p[P_SLOTS_PER_TYPE] = cfg.slots_per_type
+    p[P_TREES_PER_TYPE] = max(1, layout.ntrees // cfg.swap_types)
+    p[P_ALLOCATOR] = pool.ALLOCATORS[cfg.allocator]
+    p[P_NPOOLS] = layout.npools
+    p[P_POOLS_HASHED] = 1 if cfg.pools > 0 else 0
+    p[P_LOCK_KIND] = sync.LOCK_KINDS[cfg.lock]
+    p[P_COMPRESSOR] = compress.COMPRESSORS[cfg.compressor]
+    p[P_SYNTH_CYCLES] = int(cfg.synthetic_ns * cycles_per_ns)
+    p[P_ZSTD_LEVEL] = cfg.zstd_level
+    p[P_REJECT_ABOVE] = cfg.reject_above
+    p[P_MIX_STORE] = cfg.mix[0]
+    p[P_MIX_LOAD] = cfg.mix[1]
+    p[P_NCPUS] = cfg.cpus
+    p[P_WS_SLOTS] = layout.ws
+    p[P_SEED] = cfg.seed
+    p[P_TREE_LOCK0] = 0
+    p[P_POOL_LOCK0] = layout.ntrees
+    p[P_NTREES] = layout.ntrees
+    p[P_CLUSTERS_PER_CPU] = cfg.clusters_per_cpu
+    return p
+
+
+_CORPUS_CACHE: dict = {}
+
+
+def corpus_get():
+    if "c" not in _CORPUS_CACHE:
+        _CORPUS_CACHE["c"] = pages.corpus_build()
+    return _CORPUS_CACHE["c"]
+
+
+class Arena:
+    """One run's shared state.  Use as a context manager: leaving it unlinks the segment."""
+
+    def __init__(self, cfg: Config, shared: bool = True, cycles_per_ns: float = 1.0):
+        corpus, clen, digest, desc = corpus_get()
+        self.cfg = cfg
+        self.layout = lay = Layout(cfg, corpus.shape[0])
+        self.corpus_desc = desc
+        self.cycles_per_ns = cycles_per_ns
+        self.shm = None
+        self.name = None
+        self._owner_pid = os.getpid()
+        self._zctx: list = []
+        if shared:
+            from multiprocess import shared_memory
+
+            self.name = f"{SHM_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+            self.shm = shared_memory.SharedMemory(name=self.name, create=True, size=lay.total)
+            buf = self.shm.buf
+        else:
+            self._private = np.zeros(lay.total, np.uint8)
+            buf = self._private.data
+        try:
+            views = {}
+            for name in FIELDS:
+                shape, dt = lay.shapes[name]
+                count = int(np.prod(shape))
+                views[name] = np.frombuffer(buf, dtype=dt, count=count, offset=lay.offsets[name]).reshape(shape)
+            self.v = ArenaViews(**views)
+            self._init(corpus, clen)
+        except BaseException:
+            self.close()
+            raise
+
+    def _init(self, corpus, clen) -> None:
+        cfg, lay, v = self.cfg, self.layout, self.v
+        v.params[:] = params_build(cfg, lay, self.cycles_per_ns)
+        pages.params_fill(v.params, cfg, corpus.shape[0] - pages.CORPUS_RANDOM_PAGES, pages.CORPUS_RANDOM_PAGES)
+        classes = np.array([LOCKCLASS_TREE] * lay.ntrees + [LOCKCLASS_POOL] * lay.npools, np.int64)
+        sync.locks_init(v.locks, classes)
+        v.pend[:, sync.PD_LOCK] = -1
+        sync.lstat_init(v.lstat)
+        v.roots[:, R_ROOT] = NIL
+        v.nodes[:, :N_TREE_COLUMNS] = NIL
+        pool.pool_init(pool.ALLOCATORS[cfg.allocator], v.pool_meta, v.pool_heads, v.frame_meta,
+                       v.frame_free, lay.npools, lay.frames_per_pool)
+        v.corpus[:] = corpus
+        v.corpus_clen[:] = clen
+        v.clusters[:] = cluster_table(cfg)
+        ci = np.arange(lay.ws) // CLUSTER_PAGES
+        v.slots[:, SL_KEY] = (v.clusters[ci, 0] << 40) | (v.clusters[ci, 1] + np.arange(lay.ws) % CLUSTER_PAGES)
+        rng = np.random.default_rng(cfg.seed)
+        v.cpu_state[:, CS_RNG] = rng.integers(1, 2**62, lay.ncpus)
+        if cfg.compressor == "zstd":
+            self._zctx = compress.zstd_contexts_create(lay.ncpus)
+            v.cpu_zctx[:, 0] = [c for c, _ in self._zctx]
+            v.cpu_zctx[:, 1] = [d for _, d in self._zctx]
+
+    def close(self) -> None:
+        """Unlink the segment (parent only; a forked worker must not unlink the parent's run)."""
+        if os.getpid() != self._owner_pid:
+            return
+        if self._zctx:
+            compress.zstd_contexts_free(self._zctx)
+            self._zctx = []
+        if self.shm is not None:
+            shm, self.shm = self.shm, None
+            self.v = None
+            try:
+                shm.close()
+            except BufferError:
+                # numpy views still reference the mapping: it is unmapped when the last one dies;
+                # drop the handles so SharedMemory.__del__ does not try (and warn) again
+                shm._buf = None
+                shm._mmap = None
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> Arena:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

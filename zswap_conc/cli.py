@@ -1,0 +1,260 @@
+"""The command line: ``zswap-conc run | sweep | plot | compare``.
+
+Every user error ends the same way: one line ``zswap-conc: error: <flag>: <what is wrong>;
+accepted: <what is>`` on stderr and exit status 2, never a traceback.  A worker that dies gives
+status 1, an interrupted run 130; neither leaves a shared-memory segment behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from zswap_conc.config import (
+    ALLOCATOR_NAMES,
+    LOCK_NAMES,
+    Config,
+    ConfigError,
+    PageMix,
+    parse_compressor,
+    parse_mix,
+    parse_size,
+    validate,
+)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, status 2
+        raise UsageError(message)
+
+
+def _int(flag: str, lo: int, hi: int | None = None):
+    def conv(text: str) -> int:
+        try:
+            v = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo or (hi is not None and v > hi):
+            rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"{v} is out of range; accepted: {rng}")
+        return v
+
+    return conv
+
+
+def _seconds(text: str) -> float:
+    t = text.strip().lower()
+    scale = 1.0
+    for suffix, mult in (("ms", 1e-3), ("s", 1.0), ("m", 60.0)):
+        if t.endswith(suffix):
+            t, scale = t[: -len(suffix)], mult
+            break
+    try:
+        v = float(t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration; accepted: seconds > 0, e.g. 3 or 500ms") from None
+    if not v > 0 or v > 86400:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; accepted: seconds > 0 (up to 86400)")
+    return v
+
+
+def _add_config_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:
+    g = p.add_argument_group("pool and locking")
+    if not sweep:
+        g.add_argument("--strategy", default="per-swaptype",
+                       help="global | per-swaptype | hashed | split64m (default per-swaptype)")
+        g.add_argument("--cpus", type=_int("--cpus", 1, 1024), default=2, help="simulated CPUs (default 2)")
+    g.add_argument("--buckets", type=_int("--buckets", 1, 65536), default=256, help="hashed: buckets (default 256)")
+    g.add_argument("--swap-types", type=_int("--swap-types", 1, 32), default=None, help="swap devices (default 1)")
+    g.add_argument("--swap-size", default="16G", help="size of each swap device (default 16G)")
+    g.add_argument("--allocator", default="zbud", help=f"{' | '.join(ALLOCATOR_NAMES)} (default zbud)")
+    g.add_argument("--pools", type=_int("--pools", 0, 1024), default=0,
+                   help="0: one pool per swap type (2012); N: N pools chosen by hash (2023)")
+    g.add_argument("--pool-size", default="256M", help="pool memory, split over the pools (default 256M)")
+    g.add_argument("--lock", default="ticket", help=f"spinlock kind: {' | '.join(LOCK_NAMES)} (default ticket)")
+    g.add_argument("--compressor", default="lz4", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
+    g.add_argument("--zstd-level", type=_int("--zstd-level", 1, 19), default=1)
+    g.add_argument("--reject-above", type=_int("--reject-above", 0), default=0,
+                   help="reject compressed sizes above this many bytes (default: largest object)")
+    w = p.add_argument_group("workload")
+    if not sweep:
+        w.add_argument("--mix", default="50/35/15", help="store/load/invalidate percentages (default 50/35/15)")
+    w.add_argument("--clusters-per-cpu", type=_int("--clusters-per-cpu", 1, 4096), default=4,
+                   help="256-slot clusters each CPU stores into (default 4)")
+    w.add_argument("--zero-pct", type=float, default=10.0, help="zero-filled pages, %% (default 10)")
+    w.add_argument("--same-pct", type=float, default=5.0, help="same-filled non-zero pages, %% (default 5)")
+    w.add_argument("--incompressible-pct", type=float, default=15.0, help="incompressible pages, %% (default 15)")
+    w.add_argument("--seed", type=_int("--seed", 0), default=1)
+    m = p.add_argument_group("measurement")
+    m.add_argument("--duration", type=_seconds, default=None, help="seconds measured per run")
+    m.add_argument("--warmup", type=float, default=None, help="seconds run before measuring (default 0.5)")
+    m.add_argument("--no-pin", action="store_true", help="do not pin workers to cores")
+
+
+def _config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
+    base = base or Config()
+    name, synth = parse_compressor(ns.compressor)
+    changes = dict(
+        buckets=ns.buckets,
+        swap_size=parse_size(ns.swap_size, "--swap-size"),
+        allocator=ns.allocator,
+        pools=ns.pools,
+        pool_size=parse_size(ns.pool_size, "--pool-size"),
+        lock=ns.lock,
+        compressor=name,
+        synthetic_ns=synth,
+        zstd_level=ns.zstd_level,
+        reject_above=ns.reject_above,
+        clusters_per_cpu=ns.clusters_per_cpu,
+        pages=PageMix(zero=ns.zero_pct, same=ns.same_pct, incompressible=ns.incompressible_pct),
+        seed=ns.seed,
+        pin=not ns.no_pin,
+    )
+    if ns.swap_types is not None:
+        changes["swap_types"] = ns.swap_types
+    if getattr(ns, "strategy", None) is not None:
+        changes["strategy"] = ns.strategy
+    if getattr(ns, "cpus", None) is not None:
+        changes["cpus"] = ns.cpus
+    if getattr(ns, "mix", None) is not None:
+        changes["mix"] = parse_mix(ns.mix)
+    if ns.duration is not None:
+        changes["duration"] = ns.duration
+    if ns.warmup is not None:
+        changes["warmup"] = ns.warmup
+    return base.replace(**changes)
+
+
+def _compressor_label(c: dict) -> str:
+    return f"synthetic:{c['synthetic_ns']}ns" if c["compressor"] == "synthetic" else c["compressor"]
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def run_report(rec: dict, sort: str = "waittime-total") -> str:
+    """The human-readable report of one run record."""
+    from zswap_conc.results import lock_stat_table
+
+    c = rec["config"]
+    m = rec["meta"]
+    z = rec["zswap"]
+    i = rec["integrity"]
+    per = rec["throughput"]["per_cpu_ops_s"]
+    lines = [
+        f"zswap-conc run: strategy={c['strategy']} cpus={c['cpus']} swap_types={c['swap_types']} "
+        f"allocator={c['allocator']} pools={c['pools'] or 'per-swaptype'} lock={c['lock']} "
+        f"compressor={_compressor_label(c)} "
+        f"measured={rec['seconds']:.2f}s",
+        f"machine: {m['cpu_model']}, {m['cores_allowed']} cores allowed, "
+        f"{'pinned' if m.get('pinned') else 'not pinned'}, load average {m.get('loadavg_start')}",
+        f"throughput: {_fmt_rate(rec['throughput']['ops_s'])} ops/s total; per CPU: "
+        + "  ".join(f"cpu{k} {_fmt_rate(x)}" for k, x in enumerate(per)),
+        f"op mix: store {rec['mix']['store']:.1%}  load {rec['mix']['load']:.1%}  "
+        f"invalidate {rec['mix']['invalidate']:.1%}",
+        f"zswap: stored_pages={z['stored_pages']} same_filled_pages={z['same_filled_pages']} "
+        f"pool_total_size={z['pool_total_size']} reject_compress_poor={z['reject_compress_poor']} "
+        f"reject_alloc_fail={z['reject_alloc_fail']} duplicate_entry={z['duplicate_entry']} "
+        f"compression_ratio={z['compression_ratio']:.2f} pool_ratio={z['pool_ratio']:.2f}",
+        f"contention: wait share {rec['contention']['wait_share']:.2%} of CPU time, "
+        f"{rec['contention']['contentions_per_acquisition']:.4f} contentions per acquisition",
+        f"lock_stat (times in ns, sorted by {sort}):",
+        lock_stat_table(rec["lock_stat"], sort),
+        f"integrity: {i['verified']} live entries verified, {i['mismatches'] + i['load_mismatches']} mismatches"
+        + ("" if (i["tree_error"] == 0 and i["pool_error"] == 0 and i["accounting_ok"] and i["leaked_entries"] == 0)
+           else f" (tree_error={i['tree_error']} pool_error={i['pool_error']} "
+                f"accounting_ok={i['accounting_ok']} leaked_entries={i['leaked_entries']})"),
+    ]
+    if m.get("oversubscribed"):
+        lines.insert(1, _oversub_warning(c["cpus"], m["cores_allowed"]))
+    return "\n".join(lines)
+
+
+def _oversub_warning(cpus: int, cores: int) -> str:
+    return (f"warning: {cpus} workers on {cores} cores: oversubscribed; spinlock figures include "
+            f"waiting for preempted lock holders, which is not the design's fault")
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    from zswap_conc.config import oversubscribed
+    from zswap_conc.results import LOCK_STAT_COLUMNS, dump
+    from zswap_conc.runner import integrity_ok, run
+
+    if ns.sort not in LOCK_STAT_COLUMNS:
+        raise ConfigError(f"--sort: unknown column {ns.sort!r}; accepted: {', '.join(LOCK_STAT_COLUMNS)}")
+    cfg = validate(_config_from(ns))
+    if oversubscribed(cfg.cpus):
+        import os
+
+        print(_oversub_warning(cfg.cpus, len(os.sched_getaffinity(0))), file=sys.stderr)
+    rec = run(cfg)
+    if ns.out:
+        dump(rec, ns.out)
+    if ns.json:
+        json.dump(rec, sys.stdout, indent=1)
+        print()
+    else:
+        print(run_report(rec, ns.sort))
+    return 0 if integrity_ok(rec) else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from zswap_conc import __version__
+
+    p = _Parser(prog="zswap-conc", description="Lock contention and race testbed for a compressed swap pool.")
+    p.add_argument("--version", action="version", version=f"zswap-conc {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    r = sub.add_parser("run", help="one configuration, measured")
+    _add_config_flags(r)
+    r.add_argument("--json", action="store_true", help="print the run record as one JSON document")
+    r.add_argument("--out", help="also write the run record to this JSON file")
+    r.add_argument("--sort", default="waittime-total", help="lock_stat column to sort by (default waittime-total)")
+    r.set_defaults(func=cmd_run)
+    try:
+        from zswap_conc import sweepcli
+
+        sweepcli.add_commands(sub, _add_config_flags)
+    except ImportError:
+        pass
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from zswap_conc.results import ResultsError
+    from zswap_conc.runner import Interrupted, WorkerDied
+
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+        if not getattr(ns, "command", None):
+            raise UsageError("a command is required; accepted: " + ", ".join(
+                sorted(parser._subparsers._group_actions[0].choices)))  # type: ignore[union-attr]
+        return ns.func(ns)
+    except UsageError as e:
+        print(f"zswap-conc: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ConfigError, ResultsError) as e:
+        print(f"zswap-conc: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except WorkerDied as e:
+        print(f"zswap-conc: error: {e}; the run was stopped and its shared memory removed", file=sys.stderr)
+        return EXIT_FAILED
+    except (Interrupted, KeyboardInterrupt) as e:
+        sig = e.signame if isinstance(e, Interrupted) else "SIGINT"
+        print(f"zswap-conc: interrupted by {sig}; workers stopped, shared memory removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Run configuration: frozen dataclasses, parsing of user-facing values, and validation.
+
+Every bad value raises ``ConfigError`` whose message names the flag, the value and what is
+accepted, so the CLI can print it as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+
+PAGE_SIZE = 4096
+CLUSTER_PAGES = 256  # swap slots a CPU allocates at a time (SWAPFILE_CLUSTER)
+ALLOCATOR_NAMES = ("zbud", "zsmalloc")
+LOCK_NAMES = ("ticket", "ttas")
+COMPRESSOR_HELP = "lz4, zstd, synthetic:<N>ns"
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration error; its message is one line naming the flag."""
+
+
+def parse_size(text: str, flag: str) -> int:
+    """'256M', '64K', '1G', '4096' -> bytes."""
+    m = re.fullmatch(r"\s*(\d+)\s*([KMG]?)(i?B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise ConfigError(f"{flag}: cannot read size {text!r}; use bytes or a K/M/G suffix, e.g. 256M")
+    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2).upper()]
+    return int(m.group(1)) * scale
+
+
+def parse_compressor(text: str) -> tuple[str, int]:
+    """'lz4' | 'zstd' | 'synthetic:800ns' (or '1.5us') -> (name, cost in ns)."""
+    t = str(text).strip().lower()
+    if t in ("lz4", "zstd"):
+        return t, 0
+    m = re.fullmatch(r"synthetic:(\d+(?:\.\d+)?)(ns|us)?", t)
+    if m:
+        ns = float(m.group(1)) * (1000 if m.group(2) == "us" else 1)
+        if 0 < ns <= 10_000_000:
+            return "synthetic", int(round(ns))
+    raise ConfigError(f"--compressor: unknown compressor {text!r}; accepted: {COMPRESSOR_HELP}")
+
+
+def parse_mix(text: str) -> tuple[int, int, int]:
+    """'50/35/15' -> percentages of store/load/invalidate."""
+    parts = str(text).replace(",", "/").split("/")
+    try:
+        mix = tuple(int(p) for p in parts)
+    except ValueError:
+        mix = ()
+    if len(mix) != 3 or any(x < 0 for x in mix):
+        raise ConfigError(f"--mix: cannot read {text!r}; give store/load/invalidate percentages, e.g. 50/35/15")
+    if sum(mix) != 100:
+        raise ConfigError(f"--mix: {text} sums to {sum(mix)}; the three percentages must sum to 100")
+    return mix  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class PageMix:
+    """What stored pages look like, in percent (REFERENCE.md: 10-22% same-filled, bimodal)."""
+
+    zero: float = 10.0  # zero-filled pages
+    same: float = 5.0  # filled with one non-zero word
+    incompressible: float = 15.0  # random bytes: rejected as compress-poor
+    # the rest are real data pages from the corpus
+
+
+@dataclass(frozen=True)
+class Config:
+    """One run: the pool, the locking strategy, the workload and the measurement window."""
+
+    strategy: str = "per-swaptype"
+    buckets: int = 256  # hashed: buckets (trees and locks)
+    cpus: int = 2  # simulated CPUs (worker processes)
+    duration: float = 3.0  # seconds measured
+    warmup: float = 0.5  # seconds run before measuring
+    swap_types: int = 1  # swap devices; CPU c stores to device c % swap_types
+    swap_size: int = 16 << 30  # bytes per swap device
+    clusters_per_cpu: int = 4  # 256-slot clusters in each CPU's working set
+    allocator: str = "zbud"
+    pools: int = 0  # 0: one pool per swap type (2012); N: N pools chosen by hash (2023)
+    pool_size: int = 256 << 20  # bytes of pool, split evenly between the pools
+    lock: str = "ticket"  # spinlock kind
+    compressor: str = "lz4"
+    synthetic_ns: int = 0  # synthetic compressor: cost of one compression
+    zstd_level: int = 1
+    reject_above: int = 0  # reject compressed sizes above this; 0: the allocator's largest object
+    mix: tuple[int, int, int] = (50, 35, 15)  # store / load / invalidate percentages
+    pages: PageMix = field(default_factory=PageMix)
+    seed: int = 1
+    pin: bool = True  # pin each worker to its own core where possible
+
+    def replace(self, **changes) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def compressor_label(self) -> str:
+        if self.compressor == "synthetic":
+            return f"synthetic:{self.synthetic_ns}ns"
+        return self.compressor
+
+    @property
+    def slots_per_type(self) -> int:
+        return self.swap_size // PAGE_SIZE
+
+    @property
+    def npools(self) -> int:
+        return self.pools if self.pools > 0 else self.swap_types
+
+    @property
+    def ws_slots(self) -> int:
+        return self.cpus * self.clusters_per_cpu * CLUSTER_PAGES
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["mix"] = list(self.mix)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        d = dict(d)
+        pages = PageMix(**d.pop("pages", {}))
+        if "mix" in d:
+            d["mix"] = tuple(d["mix"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(known))}")
+        return cls(pages=pages, **d)
+
+
+def _need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+def validate(cfg: Config) -> Config:
+    """Check every value; returns the config with derived defaults filled in."""
+    from zswap_conc.compress import compressor_available
+    from zswap_conc.pool import ALLOCATORS, pool_max_size
+    from zswap_conc.strategies import STRATEGIES
+
+    _need(cfg.strategy in STRATEGIES,
+          f"--strategy: unknown strategy {cfg.strategy!r}; accepted: {', '.join(STRATEGIES)}")
+    _need(1 <= cfg.cpus <= 1024, f"--cpus: {cfg.cpus} is out of range; accepted: 1..1024")
+    _need(cfg.duration > 0 and cfg.duration <= 86400,
+          f"--duration: {cfg.duration} is out of range; accepted: seconds > 0 (up to 86400)")
+    _need(cfg.warmup >= 0, f"--warmup: {cfg.warmup} is negative; accepted: seconds >= 0")
+    _need(1 <= cfg.buckets <= 1 << 16, f"--buckets: {cfg.buckets} is out of range; accepted: 1..65536")
+    _need(1 <= cfg.swap_types <= 32, f"--swap-types: {cfg.swap_types} is out of range; accepted: 1..32")
+    _need(cfg.swap_size >= PAGE_SIZE * CLUSTER_PAGES * max(1, cfg.cpus * cfg.clusters_per_cpu // cfg.swap_types),
+          f"--swap-size: {cfg.swap_size} bytes cannot hold {cfg.cpus} CPUs' clusters; "
+          f"accepted: at least {PAGE_SIZE * CLUSTER_PAGES} bytes per cluster on each device")
+    _need(cfg.swap_size <= 1 << 46, f"--swap-size: {cfg.swap_size} bytes is too large; accepted: up to 64T")
+    _need(1 <= cfg.clusters_per_cpu <= 4096,
+          f"--clusters-per-cpu: {cfg.clusters_per_cpu} is out of range; accepted: 1..4096")
+    _need(cfg.allocator in ALLOCATOR_NAMES,
+          f"--allocator: unknown allocator {cfg.allocator!r}; accepted: {', '.join(ALLOCATOR_NAMES)}")
+    _need(0 <= cfg.pools <= 1024, f"--pools: {cfg.pools} is out of range; accepted: 0 (one per swap type) or 1..1024")
+    _need(cfg.lock in LOCK_NAMES, f"--lock: unknown lock {cfg.lock!r}; accepted: {', '.join(LOCK_NAMES)}")
+    _need(cfg.compressor in ("lz4", "zstd", "synthetic"),
+          f"--compressor: unknown compressor {cfg.compressor!r}; accepted: {COMPRESSOR_HELP}")
+    if cfg.compressor == "synthetic":
+        _need(cfg.synthetic_ns > 0, f"--compressor: synthetic needs a cost; accepted: {COMPRESSOR_HELP}")
+    ok, why = compressor_available(cfg.compressor)
+    _need(ok, f"--compressor: {cfg.compressor} is not available here ({why}); accepted: {COMPRESSOR_HELP}")
+    _need(1 <= cfg.zstd_level <= 19, f"--zstd-level: {cfg.zstd_level} is out of range; accepted: 1..19")
+    _need(cfg.pool_size >= PAGE_SIZE,
+          f"--pool-size: {cfg.pool_size} bytes is smaller than one {PAGE_SIZE}-byte page; "
+          f"accepted: at least {4 * PAGE_SIZE * cfg.npools} bytes ({cfg.npools} pool(s) of 4 pages)")
+    _need(cfg.pool_size // PAGE_SIZE >= 4 * cfg.npools,
+          f"--pool-size: {cfg.pool_size} bytes gives fewer than 4 pages to each of {cfg.npools} pool(s); "
+          f"accepted: at least {4 * PAGE_SIZE * cfg.npools} bytes")
+    _need(cfg.pool_size <= 64 << 30, f"--pool-size: {cfg.pool_size} bytes is too large; accepted: up to 64G")
+    maxobj = int(pool_max_size(ALLOCATORS[cfg.allocator]))
+    reject = cfg.reject_above or maxobj
+    _need(64 <= reject <= maxobj,
+          f"--reject-above: {cfg.reject_above} is out of range; accepted: 64..{maxobj} for {cfg.allocator}")
+    _need(len(cfg.mix) == 3 and sum(cfg.mix) == 100 and min(cfg.mix) >= 0,
+          f"--mix: {'/'.join(map(str, cfg.mix))} must be three percentages summing to 100")
+    pm = cfg.pages
+    _need(min(pm.zero, pm.same, pm.incompressible) >= 0 and pm.zero + pm.same + pm.incompressible <= 100,
+          "--zero-pct/--same-pct/--incompressible-pct: each must be >= 0 and together at most 100")
+    return cfg.replace(reject_above=reject)
+
+
+def oversubscribed(cpus: int) -> bool:
+    """More spinning workers than cores we may run on: spinlocks then collapse for reasons
+    that have nothing to do with the design (a preempted holder stalls every waiter)."""
+    return cpus > len(os.sched_getaffinity(0))

@@ -1,0 +1,18 @@
+"""Strategy ``global``: one tree and one tree_lock for every swap type.
+
+LOCKING: the single ``tree_lock`` protects the single tree and every entry linked into it.
+The worst case by construction: every CPU, whatever its swap device, meets on one lock.
+"""
+
+from numba import njit
+
+NAME = "global"
+
+
+def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:
+    return 1
+
+
+@njit(cache=True, inline="always")
+def tree_for(p, swap_type, offset):
+    return 0
