@@ -22,6 +22,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from zswap_conc.jit import HOT
 from zswap_conc.params import P_COMPRESSOR, P_SYNTH_CYCLES, P_ZSTD_LEVEL
 from zswap_conc.sync import spin_ns
 
@@ -156,7 +157,7 @@ zstd_decompress_dctx = _c_call("ZSTD_decompressDCtx", 64, ("p", "p", "i64", "p",
 zstd_is_error = _c_call("ZSTD_isError", 32, ("i64",))
 
 
-@njit(cache=True)
+@njit(**HOT)
 def compress(p, cctx, src, dst, key, version, corpus_index, synth_len) -> int:
     """Compress the 4 KiB page ``src`` into ``dst``; the compressed length or COMPRESS_FAIL.
 
@@ -178,7 +179,7 @@ def compress(p, cctx, src, dst, key, version, corpus_index, synth_len) -> int:
     return max(synth_len, SYNTH_TOKEN)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def decompress(p, dctx, src, n, dst) -> int:
     """Decompress ``src[:n]`` into the 4 KiB ``dst``; the output length, COMPRESS_FAIL, or
     DECOMPRESS_TOKEN (synthetic: the caller rebuilds the page the token names)."""

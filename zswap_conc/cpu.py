@@ -10,12 +10,13 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.arena import CTL_GO, CTL_PHASE, CTL_READY, CTL_STOP
+from zswap_conc.jit import HOT
 from zswap_conc.ops import BLOCKED, C_OPS, C_SLOT_BUSY, DONE, op_begin, op_step
 from zswap_conc.sync import cpu_relax, fetch_add, load_acquire
 from zswap_conc.workload import slot_release, workload_next
 
 
-@njit(cache=True)
+@njit(**HOT)
 def cpu_run(a, cpu, max_ops) -> int:
     """Run ``cpu``'s workload until the stop flag (or ``max_ops`` operations if > 0)."""
     ctl = a.ctl[0]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from zswap_conc.jit import HOT
+
 NIL = -1
 
 # columns of nodes[i, :] owned by the tree
@@ -44,12 +46,12 @@ def tree_key(swap_type: int, offset: int) -> int:
     return (swap_type << 40) | offset
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def key_of(swap_type, offset):
     return (swap_type << 40) | offset
 
 
-@njit(cache=True)
+@njit(**HOT)
 def tree_search(roots, nodes, t, key) -> int:
     """The node holding ``key`` in tree ``t``, or NIL."""
     n = roots[t, R_ROOT]
@@ -64,7 +66,7 @@ def tree_search(roots, nodes, t, key) -> int:
     return NIL
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def _replace_child(roots, nodes, t, parent, old, new):
     if parent == NIL:
         roots[t, R_ROOT] = new
@@ -74,7 +76,7 @@ def _replace_child(roots, nodes, t, parent, old, new):
         nodes[parent, N_RIGHT] = new
 
 
-@njit(cache=True)
+@njit(**HOT)
 def _rotate_left(roots, nodes, t, x):
     y = nodes[x, N_RIGHT]
     b = nodes[y, N_LEFT]
@@ -88,7 +90,7 @@ def _rotate_left(roots, nodes, t, x):
     nodes[x, N_PARENT] = y
 
 
-@njit(cache=True)
+@njit(**HOT)
 def _rotate_right(roots, nodes, t, x):
     y = nodes[x, N_LEFT]
     b = nodes[y, N_RIGHT]
@@ -102,7 +104,7 @@ def _rotate_right(roots, nodes, t, x):
     nodes[x, N_PARENT] = y
 
 
-@njit(cache=True)
+@njit(**HOT)
 def tree_insert(roots, nodes, t, node) -> int:
     """Link ``node`` (its key already set) into tree ``t``.
 
@@ -136,7 +138,7 @@ def tree_insert(roots, nodes, t, node) -> int:
     return NIL
 
 
-@njit(cache=True)
+@njit(**HOT)
 def _insert_fixup(roots, nodes, t, z):
     while True:
         p = nodes[z, N_PARENT]
@@ -176,7 +178,7 @@ def _insert_fixup(roots, nodes, t, z):
     nodes[roots[t, R_ROOT], N_COLOR] = BLACK
 
 
-@njit(cache=True)
+@njit(**HOT)
 def tree_erase(roots, nodes, t, z) -> None:
     """Unlink node ``z`` from tree ``t``; its row is left for the caller to free."""
     left = nodes[z, N_LEFT]
@@ -219,7 +221,7 @@ def tree_erase(roots, nodes, t, z) -> None:
         _erase_fixup(roots, nodes, t, x, xp)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def _erase_fixup(roots, nodes, t, x, xp):
     # x carries an extra black; xp is its parent (x may be NIL, so the parent travels separately)
     while x != roots[t, R_ROOT] and (x == NIL or nodes[x, N_COLOR] == BLACK):

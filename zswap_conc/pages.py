@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from zswap_conc.config import PAGE_SIZE, Config
+from zswap_conc.jit import HOT, bytes_copy
 from zswap_conc.params import (
     P_CORPUS_RANDOM,
     P_CORPUS_REAL,
@@ -105,7 +106,7 @@ def params_fill(p: np.ndarray, cfg: Config, n_real: int, n_random: int) -> None:
     p[P_PCT_RANDOM] = int(round(cfg.pages.incompressible * 100))
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def mix64(x):
     """splitmix64's finaliser: a well-spread 62-bit hash of an int64."""
     z = np.uint64(x)
@@ -115,7 +116,7 @@ def mix64(x):
     return np.int64(z >> np.uint64(2))
 
 
-@njit(cache=True)
+@njit(**HOT)
 def page_choose(p, key, version):
     """(kind, corpus index or fill word) of the page stored for (key, version)."""
     h = mix64(mix64(key * 1000003 + p[P_SEED]) ^ version)
@@ -132,7 +133,7 @@ def page_choose(p, key, version):
     return KIND_REAL, h2 % p[P_CORPUS_REAL]
 
 
-@njit(cache=True)
+@njit(**HOT)
 def page_build(corpus, p, key, version, out) -> int:
     """Write the page for (key, version) into ``out``; returns its corpus index or -1."""
     kind, v = page_choose(p, key, version)
@@ -140,13 +141,13 @@ def page_build(corpus, p, key, version, out) -> int:
     if kind == KIND_ZERO or kind == KIND_SAME:
         w[:] = v
         return -1
-    out[:] = corpus[v]
+    bytes_copy(out, 0, corpus[v], 0, out.shape[0])
     w[0] = key
     w[1] = version
     return v
 
 
-@njit(cache=True)
+@njit(**HOT)
 def page_same_filled(page):
     """(True, word) if every 64-bit word of the page is the same (zswap's same-filled check)."""
     w = page.view(np.int64)
@@ -157,20 +158,19 @@ def page_same_filled(page):
     return True, first
 
 
-@njit(cache=True)
+@njit(**HOT)
 def page_verify(corpus, p, key, version, page) -> bool:
     """Does ``page`` hold exactly the data stored for (key, version)?"""
     kind, v = page_choose(p, key, version)
     w = page.view(np.int64)
+    diff = 0
     if kind == KIND_ZERO or kind == KIND_SAME:
-        for i in range(w.shape[0]):
-            if w[i] != v:
-                return False
-        return True
+        for i in range(w.shape[0]):  # no early exit: the loop vectorises
+            diff |= w[i] ^ v
+        return diff == 0
     if w[0] != key or w[1] != version:
         return False
-    src = corpus[v]
-    for i in range(STAMP_BYTES, page.shape[0]):
-        if page[i] != src[i]:
-            return False
-    return True
+    src = corpus[v].view(np.int64)
+    for i in range(STAMP_BYTES // 8, w.shape[0]):
+        diff |= w[i] ^ src[i]
+    return diff == 0

@@ -46,7 +46,7 @@ from zswap_conc.results import FORMAT_VERSION, SCHEMA, loadavg, lock_stat_rows, 
 POLL_S = 0.02  # how often the parent looks for dead workers
 BARRIER_TIMEOUT_S = 60.0  # workers that never reach the start barrier
 JOIN_TIMEOUT_S = 5.0  # workers that do not return after the stop flag (a lock holder died)
-INJECT_ENV = "ZSWAP_CONC_INJECT"  # fault injection for tests: "raise@cpu=N" or "exit@cpu=N"
+INJECT_ENV = "ZSWAP_CONC_INJECT"  # fault injection for tests: "raise@cpu=N"
 
 
 class WorkerDied(RuntimeError):
@@ -105,12 +105,14 @@ def _worker(arena: Arena, cpu: int, core: int | None) -> None:
             os.sched_setaffinity(0, {core})
         except OSError:
             pass
-    inject = os.environ.get(INJECT_ENV, "")
-    if inject == f"raise@cpu={cpu}":
-        raise RuntimeError(f"injected fault in worker for cpu {cpu}")
-    if inject == f"exit@cpu={cpu}":
-        os._exit(3)
-    cpu_run(arena.v, cpu, 0)
+    try:
+        inject = os.environ.get(INJECT_ENV, "")
+        if inject == f"raise@cpu={cpu}":
+            raise RuntimeError(f"injected fault in worker for cpu {cpu}")
+        cpu_run(arena.v, cpu, 0)
+    except Exception as e:  # one line for the user; the parent reports the exit status
+        print(f"zswap-conc: worker for cpu {cpu}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        os._exit(1)
 
 
 class _Workers:

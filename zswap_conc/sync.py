@@ -27,6 +27,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from zswap_conc.jit import HOT
+
 # ---------------------------------------------------------------------------------------------
 # Intrinsics
 
@@ -157,7 +159,7 @@ def cycles_per_ns(seconds: float = 0.05) -> float:
     return rate
 
 
-@njit(cache=True)
+@njit(**HOT)
 def spin_ns(ncycles: int) -> None:
     """Busy-wait ``ncycles`` cycles (the synthetic compressor's calibrated cost)."""
     end = cycles() + ncycles
@@ -220,7 +222,7 @@ def locks_init(locks: np.ndarray, classes: np.ndarray) -> None:
     locks[:, LK_CLASS] = classes
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def _try_acquire(locks, lk, cpu, kind, pend):
     if kind == LOCK_TICKET:
         if pend[cpu, PD_TRIES] == 0:
@@ -232,7 +234,7 @@ def _try_acquire(locks, lk, cpu, kind, pend):
     return atomic_cas(locks[lk], LK_WORD, 0, cpu + 1) == 0
 
 
-@njit(cache=True)
+@njit(**HOT)
 def spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu) -> bool:
     """One attempt at lock ``lk`` by ``cpu``; True once it is held (stats recorded then)."""
     now = cycles()
@@ -244,7 +246,8 @@ def spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu) -> bool:
     pend[cpu, PD_TRIES] += 1
     if not acquired:
         return False
-    now = cycles()
+    if pend[cpu, PD_TRIES] > 1:  # an uncontended acquisition reuses the first reading
+        now = cycles()
     cls = locks[lk, LK_CLASS]
     st = lstat[phase, cls, cpu]
     bounced = locks[lk, LK_LAST_CPU] != cpu and locks[lk, LK_LAST_CPU] >= 0
@@ -271,7 +274,7 @@ def spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(**HOT)
 def spin_unlock(locks, held, lstat, kind, phase, lk, cpu) -> None:
     """Release ``lk``, which ``cpu`` must hold (innermost or not), recording its hold time."""
     depth = held[cpu, 0]
@@ -296,14 +299,14 @@ def spin_unlock(locks, held, lstat, kind, phase, lk, cpu) -> None:
         store_release(locks[lk], LK_WORD, 0)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def spin_lock(locks, pend, held, lstat, kind, phase, lk, cpu) -> None:
     """Acquire by spinning: the real-mode loop around ``spin_trylock_step``."""
     while not spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu):
         cpu_relax()
 
 
-@njit(cache=True)
+@njit(**HOT)
 def lock_is_held_by(locks, lk, cpu) -> bool:
     """assert_held: the lock's owner field names ``cpu``."""
     return locks[lk, LK_OWNER] == cpu + 1

@@ -13,6 +13,7 @@ from numba import njit
 
 from zswap_conc.arena import CS_CURSOR, CS_RNG, SL_BUSY
 from zswap_conc.config import CLUSTER_PAGES
+from zswap_conc.jit import HOT
 from zswap_conc.ops import OP_INVALIDATE, OP_LOAD, OP_STORE
 from zswap_conc.pages import mix64
 from zswap_conc.params import P_CLUSTERS_PER_CPU, P_MIX_LOAD, P_MIX_STORE, P_WS_SLOTS
@@ -26,7 +27,7 @@ PRESETS = {
 }
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def _rand(state, cpu):
     # splitmix64: a counter through a strong mixer; cheap, and each CPU has its own stream
     x = state[cpu, CS_RNG] - 7046029254386353131  # + 0x9E3779B97F4A7C15, int64 wrap-around
@@ -34,7 +35,7 @@ def _rand(state, cpu):
     return mix64(x)
 
 
-@njit(cache=True)
+@njit(**HOT, inline="always")
 def workload_next(a, cpu):
     """(operation, slot) for ``cpu``'s next operation; slot -1 if the chosen slot was busy."""
     p = a.params
@@ -54,6 +55,6 @@ def workload_next(a, cpu):
     return op, slot
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def slot_release(a, slot) -> None:
     store_release(a.slots[slot], SL_BUSY, 0)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from zswap_conc.jit import HOT
+
 ALLOC_ZBUD = 0
 ALLOC_ZSMALLOC = 1
 ALLOCATORS = {"zbud": ALLOC_ZBUD, "zsmalloc": ALLOC_ZSMALLOC}
@@ -64,7 +66,7 @@ CHECK_BITMAP = -10  # zsmalloc free bitmap disagrees with the span's in-use coun
 # Free-frame stack and frame lists, shared by the allocators
 
 
-@njit(cache=True)
+@njit(**HOT)
 def free_stack_pop(pool_meta, frame_free, p):
     """Take a free frame of pool ``p`` (counted as used), or -1 when none is left."""
     top = pool_meta[p, PM_FREE_TOP]
@@ -76,7 +78,7 @@ def free_stack_pop(pool_meta, frame_free, p):
     return frame_free[pool_meta[p, PM_FIRST_FRAME] + top]
 
 
-@njit(cache=True)
+@njit(**HOT)
 def free_stack_push(pool_meta, frame_meta, frame_free, p, f):
     """Give frame ``f`` back to pool ``p``; its metadata row is cleared."""
     frame_meta[f, :] = 0
@@ -86,7 +88,7 @@ def free_stack_push(pool_meta, frame_meta, frame_free, p, f):
     pool_meta[p, PM_FRAMES_USED] -= 1
 
 
-@njit(cache=True)
+@njit(**HOT)
 def frame_list_add(pool_heads, frame_meta, p, lst, f):
     """Push ``f`` at the head of list ``lst`` of pool ``p`` (the kernel's list_add)."""
     head = pool_heads[p, lst]
@@ -97,7 +99,7 @@ def frame_list_add(pool_heads, frame_meta, p, lst, f):
     pool_heads[p, lst] = f
 
 
-@njit(cache=True)
+@njit(**HOT)
 def frame_list_del(pool_heads, frame_meta, p, lst, f):
     """Unlink ``f`` from list ``lst`` of pool ``p``."""
     prev = frame_meta[f, FM_PREV]
@@ -112,7 +114,7 @@ def frame_list_del(pool_heads, frame_meta, p, lst, f):
     frame_meta[f, FM_NEXT] = -1
 
 
-@njit(cache=True)
+@njit(**HOT)
 def free_stack_check(pool_meta, frame_meta, frame_free, p, alloc, is_free):
     """Check pool ``p``'s header and free stack; sets ``is_free[f - first]`` for free frames."""
     first = pool_meta[p, PM_FIRST_FRAME]
@@ -135,7 +137,7 @@ def free_stack_check(pool_meta, frame_meta, frame_free, p, alloc, is_free):
     return CHECK_OK
 
 
-@njit(cache=True)
+@njit(**HOT)
 def frame_list_check(pool_heads, frame_meta, p, lst, first, n, listed):
     """Walk list ``lst``: links in range and consistent, no frame on two lists; marks ``listed``."""
     prev = -1
@@ -204,7 +206,7 @@ def pool_init(
         )
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_alloc(
     alloc: int,
     pool_meta: np.ndarray,
@@ -220,7 +222,7 @@ def pool_alloc(
     return zsmalloc_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_free(
     alloc: int,
     pool_meta: np.ndarray,
@@ -238,7 +240,7 @@ def pool_free(
         zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_obj_write(
     alloc: int, frame_meta: np.ndarray, data: np.ndarray, handle: int, src: np.ndarray, n: int
 ) -> None:
@@ -249,7 +251,7 @@ def pool_obj_write(
         zsmalloc_obj_write(frame_meta, data, handle, src, n)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_obj_read(
     alloc: int, frame_meta: np.ndarray, data: np.ndarray, handle: int, dst: np.ndarray, n: int
 ) -> None:
@@ -260,13 +262,13 @@ def pool_obj_read(
         zsmalloc_obj_read(frame_meta, data, handle, dst, n)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_max_size(alloc: int) -> int:
     """Largest object the allocator takes."""
     return ZBUD_MAX_SIZE if alloc == ALLOC_ZBUD else ZS_MAX_SIZE
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_handle_frame(alloc: int, handle: int) -> int:
     """The frame holding (the start of the span of) ``handle``; its pool is frame // fpp."""
     return handle >> 1 if alloc == ALLOC_ZBUD else handle >> ZS_HANDLE_SHIFT

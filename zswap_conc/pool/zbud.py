@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from zswap_conc.jit import HOT, bytes_copy
+
 from . import (
     CHECK_FRAME_STATE,
     CHECK_LIST,
@@ -44,7 +46,7 @@ ZB_FIRST = 0  # chunks of the first buddy, 0 when free
 ZB_LAST = 1  # chunks of the last buddy, 0 when free
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zbud_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
     chunks = (size + CHUNK_SIZE - 1) >> CHUNK_SHIFT
     for i in range(chunks, NCHUNKS):
@@ -72,7 +74,7 @@ def zbud_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
     return f * 2
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zbud_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size):
     f = handle >> 1
     first = frame_meta[f, ZB_FIRST]
@@ -93,7 +95,7 @@ def zbud_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size):
         frame_list_add(pool_heads, frame_meta, p, NCHUNKS - first - last, f)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zbud_obj_offset(frame_meta, handle):
     """Byte offset of the object in ``data``."""
     f = handle >> 1
@@ -102,16 +104,16 @@ def zbud_obj_offset(frame_meta, handle):
     return (f << FRAME_SHIFT) + CHUNK_SIZE
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zbud_obj_write(frame_meta, data, handle, src, n):
     off = zbud_obj_offset(frame_meta, handle)
-    data[off : off + n] = src[:n]
+    bytes_copy(data, off, src, 0, n)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zbud_obj_read(frame_meta, data, handle, dst, n):
     off = zbud_obj_offset(frame_meta, handle)
-    dst[:n] = data[off : off + n]
+    bytes_copy(dst, 0, data, off, n)
 
 
 @njit(cache=True)

@@ -18,6 +18,8 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from zswap_conc.jit import HOT, bytes_copy
+
 from . import (
     CHECK_BITMAP,
     CHECK_FRAME_STATE,
@@ -80,7 +82,7 @@ def _class_spans() -> tuple[np.ndarray, np.ndarray]:
 ZS_CLASS_FRAMES, ZS_CLASS_OBJS = _class_spans()  # per class: frames per span, objects per span
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zsmalloc_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
     k = ((size + ZS_CLASS_SIZE - 1) >> ZS_CLASS_SHIFT) - 1
     s = pool_heads[p, k]
@@ -117,7 +119,7 @@ def zsmalloc_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
     return (s << ZS_HANDLE_SHIFT) + idx
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size):
     s = handle >> ZS_HANDLE_SHIFT
     idx = handle & (ZS_MAX_OBJS - 1)
@@ -139,7 +141,7 @@ def zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size
         frame_list_add(pool_heads, frame_meta, p, k, s)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zsmalloc_obj_place(frame_meta, handle, n):
     """(offset in ``data`` of the first part, its length, offset of the rest or -1)."""
     s = handle >> ZS_HANDLE_SHIFT
@@ -154,23 +156,23 @@ def zsmalloc_obj_place(frame_meta, handle, n):
     return (f << FRAME_SHIFT) + within, head, rest
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zsmalloc_obj_write(frame_meta, data, handle, src, n):
     off, head, rest = zsmalloc_obj_place(frame_meta, handle, n)
-    data[off : off + head] = src[:head]
+    bytes_copy(data, off, src, 0, head)
     if rest >= 0:
-        data[rest : rest + n - head] = src[head:n]
+        bytes_copy(data, rest, src, head, n - head)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def zsmalloc_obj_read(frame_meta, data, handle, dst, n):
     off, head, rest = zsmalloc_obj_place(frame_meta, handle, n)
-    dst[:head] = data[off : off + head]
+    bytes_copy(dst, 0, data, off, head)
     if rest >= 0:
-        dst[head:n] = data[rest : rest + n - head]
+        bytes_copy(dst, head, data, rest, n - head)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def _popcount(x):
     c = 0
     while x != 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from zswap_conc.jit import HOT
 from zswap_conc.params import P_NPOOLS, P_POOLS_HASHED, P_STRATEGY
 from zswap_conc.strategies import global_tree, hashed, per_swaptype, split64m
 
@@ -26,7 +27,7 @@ _hashed_for = hashed.tree_for
 _split_for = split64m.tree_for
 
 
-@njit(cache=True)
+@njit(**HOT)
 def tree_for(p, swap_type, offset) -> int:
     s = p[P_STRATEGY]
     if s == 0:
@@ -38,7 +39,7 @@ def tree_for(p, swap_type, offset) -> int:
     return _split_for(p, swap_type, offset)
 
 
-@njit(cache=True)
+@njit(**HOT)
 def pool_for(p, swap_type, offset) -> int:
     """2012: one pool per swap type; 2023 (b8cf32dc6e8c): one of N pools, chosen by hash."""
     if p[P_POOLS_HASHED] == 0:

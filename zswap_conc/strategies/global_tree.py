@@ -6,6 +6,8 @@ The worst case by construction: every CPU, whatever its swap device, meets on on
 
 from numba import njit
 
+from zswap_conc.jit import HOT
+
 NAME = "global"
 
 
@@ -13,6 +15,6 @@ def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:
     return 1
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def tree_for(p, swap_type, offset):
     return 0

@@ -7,6 +7,7 @@ spread over ``--buckets`` locks.
 
 from numba import njit
 
+from zswap_conc.jit import HOT
 from zswap_conc.params import P_BUCKETS
 
 NAME = "hashed"
@@ -16,7 +17,7 @@ def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:
     return buckets
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def tree_for(p, swap_type, offset):
     # Fibonacci hashing: neighbouring offsets (one CPU's cluster) land in different buckets
     h = (offset ^ (swap_type << 40)) * -7046029254386353131  # int64 wrap-around: a 0x9E3779B97F4A7C15 multiply

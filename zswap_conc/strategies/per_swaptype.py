@@ -6,6 +6,8 @@ swap device (the usual case) every CPU hits one lock: the review's third concern
 
 from numba import njit
 
+from zswap_conc.jit import HOT
+
 NAME = "per-swaptype"
 
 
@@ -13,6 +15,6 @@ def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:
     return swap_types
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def tree_for(p, swap_type, offset):
     return swap_type

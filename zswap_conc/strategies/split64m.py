@@ -7,6 +7,7 @@ in different 64 MiB regions and so on different locks.
 
 from numba import njit
 
+from zswap_conc.jit import HOT
 from zswap_conc.params import P_TREES_PER_TYPE
 
 NAME = "split64m"
@@ -18,6 +19,6 @@ def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:
     return swap_types * max(1, per_type)
 
 
-@njit(cache=True, inline="always")
+@njit(**HOT, inline="always")
 def tree_for(p, swap_type, offset):
     return swap_type * p[P_TREES_PER_TYPE] + (offset >> SWAP_ADDRESS_SPACE_SHIFT)
