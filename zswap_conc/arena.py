@@ -72,6 +72,7 @@ CTL_GO = 0  # the start barrier: workers spin until it is 1
 CTL_STOP = 1  # workers finish their operation and return once it is 1
 CTL_PHASE = 2  # which counters the next operation adds to
 CTL_READY = 0  # (row 1) workers that reached the barrier
+CTL_FINISHED = 1  # (row 1) workers that completed a fixed-work budget
 
 # columns of slots[s, :]: one row per swap slot of the working set
 SL_BUSY = 0  # cpu + 1 of the CPU operating on the slot, 0 if idle (the kernel's page lock)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from zswap_conc.config import (
@@ -195,8 +196,6 @@ def cmd_run(ns: argparse.Namespace) -> int:
         raise ConfigError(f"--sort: unknown column {ns.sort!r}; accepted: {', '.join(LOCK_STAT_COLUMNS)}")
     cfg = validate(_config_from(ns))
     if oversubscribed(cfg.cpus):
-        import os
-
         print(_oversub_warning(cfg.cpus, len(os.sched_getaffinity(0))), file=sys.stderr)
     rec = run(cfg)
     if ns.out:
@@ -221,13 +220,99 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="also write the run record to this JSON file")
     r.add_argument("--sort", default="waittime-total", help="lock_stat column to sort by (default waittime-total)")
     r.set_defaults(func=cmd_run)
-    try:
-        from zswap_conc import sweepcli
-
-        sweepcli.add_commands(sub, _add_config_flags)
-    except ImportError:
-        pass
+    sw = sub.add_parser("sweep", help="contention curves: every strategy at 1..ncores CPUs (the main job)")
+    sw.add_argument("--config", help="experiment TOML file holding any of these settings (flags win)")
+    sw.add_argument("--strategies", help="comma list of STRATEGY or STRATEGY:SWAPTYPES "
+                    "(default global,per-swaptype,per-swaptype:4,hashed,split64m)")
+    sw.add_argument("--cpus", help="CPU counts, e.g. 1,2,4,8 or 1-16 (default 1..cores)")
+    sw.add_argument("--duration", type=_seconds, help="seconds measured per run (default 1.5)")
+    sw.add_argument("--warmup", type=float, help="seconds before measuring (default 0.3)")
+    sw.add_argument("--repeats", type=_int("--repeats", 1, 100), help="runs per point (default 3)")
+    sw.add_argument("--workload", help="thrash | swapout-storm | swapin | exit (default thrash)")
+    sw.add_argument("--compressor", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
+    sw.add_argument("--swap-types", type=_int("--swap-types", 1, 32), help="swap types for variants without :N")
+    sw.add_argument("--allocator", help="zbud | zsmalloc (default zbud)")
+    sw.add_argument("--lock", help="ticket | ttas (default ticket)")
+    sw.add_argument("--pools", type=_int("--pools", 0, 1024), help="0: one pool per swap type; N: hashed pools")
+    sw.add_argument("--pool-size", help="pool memory (default 256M)")
+    sw.add_argument("--buckets", type=_int("--buckets", 1, 65536), help="hashed: buckets (default 256)")
+    sw.add_argument("--oversubscribe", action="store_true", default=None,
+                    help="allow more workers than cores (such points are marked)")
+    sw.add_argument("--out", help="results folder (default zswap-results/sweep-<time>)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+    pl = sub.add_parser("plot", help="draw contention curves from results files")
+    pl.add_argument("results", nargs="+", help="sweep.json or run JSON files")
+    pl.add_argument("--out", help="output prefix (default: contention beside the first file)")
+    pl.set_defaults(func=cmd_plot)
+    cp = sub.add_parser("compare", help="compare two results files point by point")
+    cp.add_argument("a")
+    cp.add_argument("b")
+    cp.add_argument("--force", action="store_true", help="compare even if machine or config differ")
+    cp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cp.set_defaults(func=cmd_compare)
     return p
+
+
+def cmd_sweep(ns: argparse.Namespace) -> int:
+    from zswap_conc.experiment import experiment_build, toml_load
+    from zswap_conc.runner import WorkerDied
+    from zswap_conc.sweep import SweepStopped, out_dir_prepare, summary_table, sweep_run
+
+    file_settings = toml_load(ns.config) if ns.config else {}
+    flags = {k: getattr(ns, k) for k in ("strategies", "cpus", "duration", "warmup", "repeats", "workload",
+                                         "compressor", "swap_types", "oversubscribe")}
+    overrides = {k: getattr(ns, k) for k in ("allocator", "lock", "pools", "pool_size", "buckets")
+                 if getattr(ns, k) is not None}
+    if overrides:
+        cfg_table = dict(file_settings.get("config", {}) or {})
+        cfg_table.update(overrides)
+        flags["config"] = cfg_table
+    exp = experiment_build(flags, file_settings)
+    out = out_dir_prepare(ns.out or file_settings.get("out"))
+    cores = len(os.sched_getaffinity(0))
+    over = [n for n in exp.cpus if n > cores]
+    if over:
+        print(f"warning: CPU counts {over} exceed the {cores} cores available: oversubscribed, marked in the "
+              f"results; spinlocks collapse there for reasons unrelated to the design", file=sys.stderr)
+    total = len(exp.variants) * len(exp.cpus) * exp.repeats
+    print(f"zswap-conc sweep: {len(exp.variants)} variants x CPUs {list(exp.cpus)} x {exp.repeats} repeats = "
+          f"{total} runs of {exp.base.duration:g}s (+{exp.base.warmup:g}s warm-up); workload {exp.workload}; "
+          f"results in {out}", file=sys.stderr)
+    try:
+        doc = sweep_run(exp, out, progress=not ns.quiet)
+    except SweepStopped as e:
+        print(f"zswap-conc: {'error: ' if isinstance(e.cause, WorkerDied) else ''}{e}; kept {e.kept} of "
+              f"{e.total} runs in {e.path} (marked incomplete); shared memory removed", file=sys.stderr)
+        return EXIT_FAILED if isinstance(e.cause, WorkerDied) else EXIT_INTERRUPTED
+    print(summary_table(doc))
+    ho = doc["harness_overhead_s"]
+    print(f"wall time {doc['wall_s']:.1f}s; harness overhead between runs: median {ho['median']:.2f}s, "
+          f"max {ho['max']:.2f}s")
+    print(f"wrote {out}/sweep.json, sweep.csv, contention.png, contention.svg, lockstat.txt")
+    return 0 if all(p["integrity_ok"] for p in doc["points"]) else EXIT_FAILED
+
+
+def cmd_plot(ns: argparse.Namespace) -> int:
+    from zswap_conc.plot import plot_files
+
+    for path in plot_files(ns.results, ns.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_compare(ns: argparse.Namespace) -> int:
+    from zswap_conc.compare import compare_files, compare_table
+
+    rows, problem = compare_files(ns.a, ns.b, ns.force)
+    if problem:
+        print(f"warning: compared despite {problem} (--force)", file=sys.stderr)
+    if ns.json:
+        json.dump(rows, sys.stdout, indent=1)
+        print()
+    else:
+        print(compare_table(rows))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

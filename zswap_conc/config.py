@@ -92,6 +92,7 @@ class Config:
     pages: PageMix = field(default_factory=PageMix)
     seed: int = 1
     pin: bool = True  # pin each worker to its own core where possible
+    ops_per_cpu: int = 0  # > 0: fixed work instead of a timed window (benchmarks time it)
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
@@ -148,6 +149,7 @@ def validate(cfg: Config) -> Config:
     _need(1 <= cfg.cpus <= 1024, f"--cpus: {cfg.cpus} is out of range; accepted: 1..1024")
     _need(cfg.duration > 0 and cfg.duration <= 86400,
           f"--duration: {cfg.duration} is out of range; accepted: seconds > 0 (up to 86400)")
+    _need(0 <= cfg.ops_per_cpu <= 1 << 40, f"--ops-per-cpu: {cfg.ops_per_cpu} is out of range; accepted: 0..2^40")
     _need(cfg.warmup >= 0, f"--warmup: {cfg.warmup} is negative; accepted: seconds >= 0")
     _need(1 <= cfg.buckets <= 1 << 16, f"--buckets: {cfg.buckets} is out of range; accepted: 1..65536")
     _need(1 <= cfg.swap_types <= 32, f"--swap-types: {cfg.swap_types} is out of range; accepted: 1..32")

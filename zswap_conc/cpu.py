@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from zswap_conc.arena import CTL_GO, CTL_PHASE, CTL_READY, CTL_STOP
+from zswap_conc.arena import CTL_FINISHED, CTL_GO, CTL_PHASE, CTL_READY, CTL_STOP
 from zswap_conc.jit import HOT
 from zswap_conc.ops import BLOCKED, C_OPS, C_SLOT_BUSY, DONE, op_begin, op_step
 from zswap_conc.sync import cpu_relax, fetch_add, load_acquire
@@ -43,5 +43,6 @@ def cpu_run(a, cpu, max_ops) -> int:
         a.cnt[phase, cpu, C_OPS] += 1
         done += 1
         if max_ops > 0 and done >= max_ops:
+            fetch_add(a.ctl[1], CTL_FINISHED, 1)
             break
     return done

@@ -20,6 +20,7 @@ import numpy as np
 
 from zswap_conc import sync
 from zswap_conc.arena import (
+    CTL_FINISHED,
     CTL_GO,
     CTL_PHASE,
     CTL_READY,
@@ -109,7 +110,7 @@ def _worker(arena: Arena, cpu: int, core: int | None) -> None:
         inject = os.environ.get(INJECT_ENV, "")
         if inject == f"raise@cpu={cpu}":
             raise RuntimeError(f"injected fault in worker for cpu {cpu}")
-        cpu_run(arena.v, cpu, 0)
+        cpu_run(arena.v, cpu, arena.cfg.ops_per_cpu)
     except Exception as e:  # one line for the user; the parent reports the exit status
         print(f"zswap-conc: worker for cpu {cpu}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         os._exit(1)
@@ -131,10 +132,12 @@ class _Workers:
             pr.start()
             self.procs.append(pr)
 
-    def dead(self) -> tuple[int, int] | None:
+    def dead(self, clean_exit_ok: bool = False) -> tuple[int, int] | None:
+        """The first worker that has exited (a clean exit counts only if it was not expected)."""
         for cpu, pr in enumerate(self.procs):
-            if pr.exitcode is not None:
-                return cpu, pr.exitcode
+            code = pr.exitcode
+            if code is not None and not (clean_exit_ok and code == 0):
+                return cpu, code
         return None
 
     def stop(self, ctl: np.ndarray) -> list[int]:
@@ -198,6 +201,9 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) ->
                     _sleep_watch(workers, min(deadline, time.perf_counter() + POLL_S))
                     if time.perf_counter() >= deadline:
                         raise WorkerDied("workers did not reach the start barrier in time")
+                if cfg.ops_per_cpu > 0:
+                    t0, t1 = _run_fixed_work(a, cfg, workers)
+                    return _finish(arena, cfg, meta, workers, samples, t1 - t0)
                 a.ctl[0, CTL_GO] = 1
                 _sleep_watch(workers, time.perf_counter() + cfg.warmup)
                 a.ctl[0, CTL_PHASE] = PHASE_MEASURE
@@ -218,19 +224,38 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) ->
                         break
                 a.ctl[0, CTL_PHASE] = PHASE_AFTER
                 t1 = time.perf_counter()
-            except KeyboardInterrupt:
-                raise Interrupted("SIGINT") from None
-            finally:
+            except BaseException as e:
                 if workers is not None:
-                    killed = workers.stop(a.ctl)
-                    meta["killed_workers"] = killed
-            dead = [(c, pr.exitcode) for c, pr in enumerate(workers.procs) if pr.exitcode not in (0,)]
-            if dead:
-                c, code = dead[0]
-                raise WorkerDied(f"worker for cpu {c} {_describe_exit(code)}")
-            return _record(arena, cfg, meta, samples, t1 - t0)
+                    workers.stop(a.ctl)
+                if isinstance(e, KeyboardInterrupt):
+                    raise Interrupted("SIGINT") from None
+                raise
+            return _finish(arena, cfg, meta, workers, samples, t1 - t0)
     finally:
         signal.signal(signal.SIGTERM, old_term)
+
+
+def _finish(arena: Arena, cfg: Config, meta: dict, workers: _Workers, samples: list, seconds: float) -> dict:
+    meta["killed_workers"] = workers.stop(arena.v.ctl)
+    dead = [(c, pr.exitcode) for c, pr in enumerate(workers.procs) if pr.exitcode != 0]
+    if dead:
+        c, code = dead[0]
+        raise WorkerDied(f"worker for cpu {c} {_describe_exit(code)}")
+    return _record(arena, cfg, meta, samples, seconds)
+
+
+def _run_fixed_work(a, cfg: Config, workers: _Workers) -> tuple[float, float]:
+    """Every CPU performs ``ops_per_cpu`` operations, all counted; the time until the last one
+    finishes is the figure (what pytest-benchmark compares between revisions)."""
+    a.ctl[0, CTL_PHASE] = PHASE_MEASURE
+    t0 = time.perf_counter()
+    a.ctl[0, CTL_GO] = 1
+    while a.ctl[1, CTL_FINISHED] < cfg.cpus:
+        d = workers.dead(clean_exit_ok=True)
+        if d is not None:
+            raise WorkerDied(f"worker for cpu {d[0]} {_describe_exit(d[1])}")
+        time.sleep(0.0005)
+    return t0, time.perf_counter()
 
 
 def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float) -> dict:

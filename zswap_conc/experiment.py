@@ -1,0 +1,177 @@
+"""What a sweep runs: the variants (strategy x swap types), the CPU counts, the repeats and the
+base configuration, from command-line flags or an experiment TOML file.
+
+A variant is written ``STRATEGY`` or ``STRATEGY:N`` (N swap types, CPUs spread over them), so
+``per-swaptype:4`` is the 2012 design with four swap devices.  The built-in default answers the
+review's scalability question: every strategy, plus the 2012 design with four devices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from zswap_conc.config import Config, ConfigError, PageMix, parse_compressor, parse_size, validate
+from zswap_conc.strategies import STRATEGIES
+from zswap_conc.workload import PRESETS
+
+DEFAULT_VARIANTS = ("global", "per-swaptype", "per-swaptype:4", "hashed", "split64m")
+DEFAULT_REPEATS = 3
+DEFAULT_DURATION = 1.5  # seconds per point: the default sweep must finish in about 2 minutes
+DEFAULT_WARMUP = 0.3
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One curve of the sweep."""
+
+    strategy: str
+    swap_types: int
+
+    @property
+    def label(self) -> str:
+        return self.strategy if self.swap_types == 1 else f"{self.strategy}:{self.swap_types}"
+
+
+def variant_parse(text: str, default_types: int = 1) -> Variant:
+    name, _, types = text.strip().partition(":")
+    if name not in STRATEGIES:
+        raise ConfigError(f"--strategies: unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)} "
+                          f"(optionally :N for N swap types)")
+    if types:
+        try:
+            n = int(types)
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 32:
+            raise ConfigError(f"--strategies: {text!r}: swap types must be 1..32, e.g. per-swaptype:4")
+        return Variant(name, n)
+    return Variant(name, default_types)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    variants: tuple[Variant, ...]
+    cpus: tuple[int, ...]
+    repeats: int
+    base: Config
+    workload: str = "thrash"
+    oversubscribe: bool = False
+    source: dict = field(default_factory=dict)  # the experiment file's settings, as read
+
+    def configs(self):
+        """(repeat, variant, cpus, config) in run order: repeats outermost, then CPU counts, then
+        variants, so variants interleave (A B C D A B C D ...) and drift hits them all alike."""
+        for rep in range(self.repeats):
+            for n in self.cpus:
+                for v in self.variants:
+                    yield rep, v, n, self.base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=n)
+
+    def to_dict(self) -> dict:
+        return {
+            "variants": [v.label for v in self.variants],
+            "cpus": list(self.cpus),
+            "repeats": self.repeats,
+            "workload": self.workload,
+            "oversubscribe": self.oversubscribe,
+            "base_config": self.base.to_dict(),
+            "source": self.source,
+        }
+
+
+def cpus_parse(text: str) -> tuple[int, ...]:
+    """'1,2,4,8' or '1-16' -> CPU counts."""
+    out: list[int] = []
+    try:
+        for part in str(text).split(","):
+            part = part.strip()
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                out.extend(range(lo, hi + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise ConfigError(f"--cpus: cannot read {text!r}; give counts like 1,2,4,8 or a range 1-16") from None
+    if not out or min(out) < 1:
+        raise ConfigError(f"--cpus: {text!r} must list CPU counts >= 1, e.g. 1,2,4 or 1-16")
+    return tuple(sorted(set(out)))
+
+
+def toml_load(path: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as e:
+        raise ConfigError(f"--config: cannot read {path} ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config: {path} is not valid TOML ({e})") from None
+
+
+SWEEP_KEYS = {"strategies", "cpus", "repeats", "duration", "warmup", "workload", "compressor",
+              "swap_types", "out", "oversubscribe", "config"}
+
+
+def experiment_build(flags: dict, file_settings: dict | None = None) -> Experiment:
+    """Combine an experiment file's settings with flags given explicitly (flags win)."""
+    s = dict(file_settings or {})
+    unknown = sorted(set(s) - SWEEP_KEYS)
+    if unknown:
+        raise ConfigError(f"--config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(SWEEP_KEYS))}")
+    s.update({k: v for k, v in flags.items() if v is not None})
+    base_over = dict(s.get("config", {}) or {})
+    if not isinstance(base_over, dict):
+        raise ConfigError("--config: [config] must be a table of run settings")
+    for k in ("pool_size", "swap_size"):
+        if isinstance(base_over.get(k), str):
+            base_over[k] = parse_size(base_over[k], f"config.{k}")
+    if "pages" in base_over and isinstance(base_over["pages"], dict):
+        try:
+            base_over["pages"] = dataclasses.asdict(PageMix(**base_over["pages"]))
+        except TypeError as e:
+            raise ConfigError(f"--config: [config.pages]: {e}") from None
+    try:
+        base = Config.from_dict(base_over)
+    except TypeError as e:
+        raise ConfigError(f"--config: [config]: {e}") from None
+    workload = s.get("workload", "thrash")
+    if workload not in PRESETS:
+        raise ConfigError(f"--workload: unknown workload {workload!r}; accepted: {', '.join(PRESETS)}")
+    changes: dict = {"mix": PRESETS[workload]}
+    if "compressor" in s:
+        name, ns = parse_compressor(s["compressor"])
+        changes.update(compressor=name, synthetic_ns=ns)
+    changes["duration"] = float(s.get("duration", DEFAULT_DURATION))
+    changes["warmup"] = float(s.get("warmup", DEFAULT_WARMUP))
+    base = base.replace(**changes)
+    default_types = int(s.get("swap_types", 1))
+    strategies = s.get("strategies", DEFAULT_VARIANTS)
+    if isinstance(strategies, str):
+        strategies = [x for x in strategies.split(",") if x.strip()]
+    if not strategies:
+        raise ConfigError("--strategies: the list is empty; accepted: " + ", ".join(STRATEGIES))
+    variants = tuple(dict.fromkeys(variant_parse(x, default_types) for x in strategies))
+    cores = len(os.sched_getaffinity(0))
+    cpus_raw = s.get("cpus")
+    if cpus_raw is None:
+        cpus = tuple(range(1, cores + 1))
+    elif isinstance(cpus_raw, list):
+        cpus = cpus_parse(",".join(str(x) for x in cpus_raw))
+    else:
+        cpus = cpus_parse(str(cpus_raw))
+    oversub = bool(s.get("oversubscribe", False))
+    if max(cpus) > cores and not oversub:
+        raise ConfigError(f"--cpus: {max(cpus)} exceeds the {cores} cores available; accepted: 1..{cores}, "
+                          f"or add --oversubscribe to measure beyond them (marked in the results)")
+    repeats = int(s.get("repeats", DEFAULT_REPEATS))
+    if not 1 <= repeats <= 100:
+        raise ConfigError(f"--repeats: {repeats} is out of range; accepted: 1..100")
+    for v in variants:  # every point must be a valid run before anything starts
+        for n in cpus:
+            validate(base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=n))
+    return Experiment(variants=variants, cpus=cpus, repeats=repeats, base=validate(base.replace(cpus=1)),
+                      workload=workload, oversubscribe=oversub, source=file_settings or {})
