@@ -14,11 +14,13 @@ import pytest
 from zswap_conc.arena import CS_DEPTH, CTL_GO, SL_BUSY, SL_KEY, Arena
 from zswap_conc.config import Config, validate
 from zswap_conc.ops import (
+    C_WRITTEN_BACK,
     DONE,
     F_RESULT,
     OP_INVALIDATE,
     OP_LOAD,
     OP_STORE,
+    RES_DEVICE,
     RES_MISS,
     RES_OK,
     RES_REJECTED,
@@ -27,7 +29,16 @@ from zswap_conc.ops import (
 )
 from zswap_conc.pages import page_build
 from zswap_conc.strategies import STRATEGIES
-from zswap_conc.verify import V_ACCOUNTING, V_LEAKED, V_MISMATCHES, V_POOL_ERROR, V_STORED, V_TREE_ERROR, arena_verify
+from zswap_conc.verify import (
+    V_ACCOUNTING,
+    V_DEVICE_VERIFIED,
+    V_LEAKED,
+    V_MISMATCHES,
+    V_POOL_ERROR,
+    V_STORED,
+    V_TREE_ERROR,
+    arena_verify,
+)
 
 NCPU = 3
 
@@ -38,7 +49,8 @@ def _drive(cfg: Config, nops: int, seed: int):
         a = ar.v
         a.ctl[0, CTL_GO] = 1
         ws = a.slots.shape[0]
-        model: dict[int, int | None] = {}  # slot -> version of the newest data in the pool
+        # slot -> version of its newest data, in the pool or (rejected or written back) on the device
+        model: dict[int, int | None] = {}
         stores: dict[int, int] = {}  # slot -> versions stored so far
         running: dict[int, tuple[int, int]] = {}  # cpu -> (op, slot)
         started = completed = 0
@@ -57,7 +69,7 @@ def _drive(cfg: Config, nops: int, seed: int):
                 running[cpu] = (op, slot)
                 started += 1
                 continue
-            if op_step(a, cpu) != DONE:
+            if op_step(a, cpu) != DONE or a.cpu_state[cpu, CS_DEPTH] != 0:
                 continue
             op, slot = running.pop(cpu)
             a.slots[slot, SL_BUSY] = 0
@@ -68,7 +80,7 @@ def _drive(cfg: Config, nops: int, seed: int):
             if op == OP_STORE:
                 stores[slot] = stores.get(slot, 0) + 1
                 assert res in (RES_OK, RES_REJECTED)
-                model[slot] = stores[slot] if res == RES_OK else None
+                model[slot] = stores[slot]
                 outcomes["rejected"] += res == RES_REJECTED
             elif op == OP_LOAD:
                 want = model.get(slot)
@@ -76,19 +88,20 @@ def _drive(cfg: Config, nops: int, seed: int):
                     assert res == RES_MISS
                     outcomes["miss"] += 1
                 else:
-                    assert res == RES_OK
+                    assert res in (RES_OK, RES_DEVICE)
                     expect = np.zeros(4096, np.uint8)
                     page_build(a.corpus, a.params, key, want, expect)
                     assert np.array_equal(a.cpu_out[cpu], expect), f"slot {slot} returned stale data"
                     outcomes["hit"] += 1
             else:
-                assert res == (RES_MISS if model.get(slot) is None else RES_OK)
+                assert res == RES_MISS if model.get(slot) is None else res in (RES_OK, RES_MISS)
                 model[slot] = None
         v = arena_verify(a, 0)
         assert v[V_MISMATCHES] == 0 and v[V_TREE_ERROR] == 0 and v[V_POOL_ERROR] == 0
         assert v[V_ACCOUNTING] == 0 and v[V_LEAKED] == 0
-        assert v[V_STORED] == sum(1 for x in model.values() if x is not None)
+        assert v[V_STORED] + v[V_DEVICE_VERIFIED] == sum(1 for x in model.values() if x is not None)
         assert a.held[:, 0].sum() == 0  # no lock left held
+        outcomes["written_back"] = int(a.cnt[1, :, C_WRITTEN_BACK].sum())
         return outcomes
 
 
@@ -102,11 +115,17 @@ def test_ops_match_model(strategy, allocator):
     assert out["hit"] > 100 and out["miss"] > 50 and out["rejected"] > 20
 
 
-def test_pool_exhaustion_rejects_and_stays_consistent():
-    # 16 frames for ~768 slots: most stores must fail with reject_alloc_fail, yet nothing breaks
-    cfg = Config(cpus=NCPU, clusters_per_cpu=1, pool_size=16 * 4096, swap_size=1 << 30)
+@pytest.mark.parametrize("writeback", ["recursive", "denial-map", "direct", "deferred"])
+@pytest.mark.parametrize("lru", ["object", "pageframe"])
+def test_full_pool_writes_back_and_stays_consistent(writeback, lru):
+    # 16 frames for ~768 slots: the pool is full all the time, so most pages end on the device,
+    # through writeback or rejection, and every load must still find the newest data
+    cfg = Config(cpus=NCPU, clusters_per_cpu=1, pool_size=16 * 4096, swap_size=1 << 30, writeback=writeback,
+                 lru=lru, allocator="zsmalloc" if lru == "pageframe" else "zbud")
     out = _drive(cfg, 2000, seed=7)
-    assert out["rejected"] > 500
+    assert out["rejected"] + out["written_back"] > 500
+    if writeback in ("denial-map", "direct"):
+        assert out["written_back"] > 100
 
 
 def test_zstd_and_synthetic_compressors():

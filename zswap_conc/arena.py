@@ -15,8 +15,11 @@ LOCKING (who may write what; see also sync, index, pool and ops):
   locks, pend, held, lstat                sync.py
   roots, nodes[:, tree columns]           the tree's tree_lock (index.py)
   nodes[:, entry columns]                 ops.py: the slot's busy bit, or the tree_lock for REFCOUNT
-  pool_*, frame_*                         the pool's pool_lock (pool/)
-  slots                                   the slot's busy bit (SL_BUSY itself: atomics)
+  pool_*, frame_*, obj_owner, nodes[:, LRU columns]
+                                          the pool's pool_lock (pool/, lru.py)
+  slots, device[slot]                     the slot's busy bit (SL_BUSY itself: atomics); a
+                                          writeback claims its victim's busy bit like any op
+  ctl[2] (G_FRAMES_USED, G_SHRINK)        atomics only
   cpu_*, frames, cnt[:, cpu]              owned by one CPU; the parent reads counters as samples
 Lock order: tree_lock -> pool_lock.  No other lock nests.
 """
@@ -29,15 +32,20 @@ from collections import namedtuple
 
 import numpy as np
 
-from zswap_conc import compress, pages, pool, strategies, sync
+from zswap_conc import compress, lru, pages, pool, strategies, sync
 from zswap_conc.config import CLUSTER_PAGES, PAGE_SIZE, Config
 from zswap_conc.index import N_TREE_COLUMNS, NIL, R_ROOT, R_WIDTH
 from zswap_conc.params import (
+    P_ACCEPT_FRAMES,
     P_ALLOCATOR,
     P_BUCKETS,
     P_CLUSTERS_PER_CPU,
     P_COMPRESSOR,
+    P_DEV_READ_CYCLES,
+    P_DEV_WRITE_CYCLES,
     P_LOCK_KIND,
+    P_LRU,
+    P_MAX_FRAMES,
     P_MIX_LOAD,
     P_MIX_STORE,
     P_NCPUS,
@@ -54,11 +62,19 @@ from zswap_conc.params import (
     P_TREE_LOCK0,
     P_TREES_PER_TYPE,
     P_WIDTH,
+    P_WRITEBACK,
     P_WS_SLOTS,
     P_ZSTD_LEVEL,
 )
 
 SHM_PREFIX = "zswap_conc_"
+
+WRITEBACK_RECURSIVE = 0  # 2012: writeback re-enters store through swap_writepage/frontswap_store
+WRITEBACK_DENIAL = 1  # zcache: a per-slot deny bit makes the re-store refuse the page
+WRITEBACK_DIRECT = 2  # 2013: __swap_writepage bypasses frontswap
+WRITEBACK_DEFERRED = 3  # 2023+: the store only queues shrink work; a shrinker writes back
+WRITEBACK_IDS = {"recursive": WRITEBACK_RECURSIVE, "denial-map": WRITEBACK_DENIAL, "direct": WRITEBACK_DIRECT,
+                 "deferred": WRITEBACK_DEFERRED}
 
 LOCKCLASS_TREE = 0
 LOCKCLASS_POOL = 1
@@ -73,30 +89,38 @@ CTL_STOP = 1  # workers finish their operation and return once it is 1
 CTL_PHASE = 2  # which counters the next operation adds to
 CTL_READY = 0  # (row 1) workers that reached the barrier
 CTL_FINISHED = 1  # (row 1) workers that completed a fixed-work budget
+# ctl[2, :] is the pool's global state, written with atomics by every CPU
+G_FRAMES_USED = 0  # frames in use over all pools: is the pool at its limit?
+G_SHRINK = 1  # deferred writeback: 0 idle, 1 queued by a store, 2 a CPU is shrinking
 
 # columns of slots[s, :]: one row per swap slot of the working set
 SL_BUSY = 0  # cpu + 1 of the CPU operating on the slot, 0 if idle (the kernel's page lock)
 SL_VERSION = 1  # version of the newest data stored to the slot
 SL_LIVE = 2  # 1 if the newest data is in the pool (the model loads are checked against)
 SL_KEY = 3  # (swap type << 40) | offset
-SL_WIDTH = 4
+SL_ON_DEVICE = 4  # 1 if the newest data is on the swap device (rejected or written back)
+SL_DENY = 5  # denial-map bit: a re-store of this slot must go to the device (zcache, 2012)
+SL_WIDTH = 8
 
 # columns of cpu_state[cpu, :]
 CS_RNG = 0  # xorshift state of this CPU's workload
 CS_CURSOR = 1  # next slot of its own clusters to store to
 CS_DEPTH = 2  # frames on its operation stack
+CS_STORE_DEPTH = 3  # store frames on the stack now (writeback recursion)
+CS_STORE_DEPTH_MAX = 4  # deepest store nesting of the current top-level operation
+CS_SHRINK_POOL = 5  # deferred writeback: next pool the shrinker works on
 CS_WIDTH = 16
 
 FRAME_DEPTH = 8  # operation frames per CPU (writeback recursion needs more than one)
-FRAME_WIDTH = 16
-CNT_WIDTH = 32
+FRAME_WIDTH = 24
+CNT_WIDTH = 64
 CBUF_BYTES = 2 * PAGE_SIZE  # covers LZ4's and zstd's worst-case bound for one page
 
 FIELDS = (
     "params", "ctl", "locks", "pend", "held", "lstat", "roots", "nodes",
     "pool_meta", "pool_heads", "frame_meta", "frame_free", "pool_data",
     "corpus", "corpus_clen", "slots", "clusters", "cpu_state", "cnt", "frames",
-    "cpu_page", "cpu_cbuf", "cpu_out", "cpu_zctx",
+    "cpu_page", "cpu_cbuf", "cpu_out", "cpu_zctx", "device", "frame_lru", "obj_owner",
 )  # fmt: skip
 ArenaViews = namedtuple("ArenaViews", FIELDS)
 
@@ -118,7 +142,7 @@ class Layout:
         n, i8, u8 = self.ncpus, np.int64, np.uint8
         self.shapes = {
             "params": ((P_WIDTH,), i8),
-            "ctl": ((2, 8), i8),
+            "ctl": ((3, 8), i8),
             "locks": ((self.nlocks, sync.LK_WIDTH), i8),
             "pend": ((n, sync.PD_WIDTH), i8),
             "held": ((n, sync.HELD_WIDTH), i8),
@@ -141,6 +165,9 @@ class Layout:
             "cpu_cbuf": ((n, CBUF_BYTES), u8),
             "cpu_out": ((n, PAGE_SIZE), u8),
             "cpu_zctx": ((n, 8), i8),
+            "device": ((self.ws, PAGE_SIZE), u8),
+            "frame_lru": ((self.nframes, 2), i8),
+            "obj_owner": ((self.nframes * lru.OBJS_PER_FRAME,), i8),
         }
         self.offsets = {}
         off = 0
@@ -196,6 +223,12 @@ def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarra
     p[P_POOL_LOCK0] = layout.ntrees
     p[P_NTREES] = layout.ntrees
     p[P_CLUSTERS_PER_CPU] = cfg.clusters_per_cpu
+    p[P_MAX_FRAMES] = cfg.pool_limit_frames
+    p[P_ACCEPT_FRAMES] = max(0, cfg.pool_limit_frames * 9 // 10)  # zswap's accept_threshold_percent
+    p[P_WRITEBACK] = WRITEBACK_IDS[cfg.writeback]
+    p[P_LRU] = lru.LRU_POLICIES[cfg.lru]
+    p[P_DEV_WRITE_CYCLES] = int(cfg.dev_write_ns * cycles_per_ns)
+    p[P_DEV_READ_CYCLES] = int(cfg.dev_read_ns * cycles_per_ns)
     return p
 
 
@@ -254,6 +287,7 @@ class Arena:
         v.nodes[:, :N_TREE_COLUMNS] = NIL
         pool.pool_init(pool.ALLOCATORS[cfg.allocator], v.pool_meta, v.pool_heads, v.frame_meta,
                        v.frame_free, lay.npools, lay.frames_per_pool)
+        lru.lru_init(v.pool_meta, v.frame_lru, v.nodes)
         v.corpus[:] = corpus
         v.corpus_clen[:] = clen
         v.clusters[:] = cluster_table(cfg)

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 from zswap_conc.config import (
     ALLOCATOR_NAMES,
@@ -87,6 +88,18 @@ def _add_config_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:
     g.add_argument("--zstd-level", type=_int("--zstd-level", 1, 19), default=1)
     g.add_argument("--reject-above", type=_int("--reject-above", 0), default=0,
                    help="reject compressed sizes above this many bytes (default: largest object)")
+    wb = p.add_argument_group("pool limit, writeback and the swap device")
+    wb.add_argument("--max-pool-frames", type=_int("--max-pool-frames", 0), default=0,
+                    help="pool limit in 4 KiB frames (default: the whole pool)")
+    wb.add_argument("--max-pool-percent", type=float, default=0.0, help="pool limit as %% of --ram-size")
+    wb.add_argument("--ram-size", default="8G", help="the simulated machine's RAM (default 8G)")
+    wb.add_argument("--writeback", default="direct",
+                    help="recursive | denial-map | direct | deferred: what a full pool does (default direct)")
+    wb.add_argument("--lru", default="object", help="object | pageframe: reclaim order (default object)")
+    wb.add_argument("--dev-write-ns", type=_int("--dev-write-ns", 0, 10**8), default=0,
+                    help="swap device: cost of writing a page (default 0)")
+    wb.add_argument("--dev-read-ns", type=_int("--dev-read-ns", 0, 10**8), default=0,
+                    help="swap device: cost of reading a page (default 0)")
     w = p.add_argument_group("workload")
     if not sweep:
         w.add_argument("--mix", default="50/35/15", help="store/load/invalidate percentages (default 50/35/15)")
@@ -120,6 +133,13 @@ def _config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
         pages=PageMix(zero=ns.zero_pct, same=ns.same_pct, incompressible=ns.incompressible_pct),
         seed=ns.seed,
         pin=not ns.no_pin,
+        max_pool_frames=ns.max_pool_frames,
+        max_pool_percent=ns.max_pool_percent,
+        ram_size=parse_size(ns.ram_size, "--ram-size"),
+        writeback=ns.writeback,
+        lru=ns.lru,
+        dev_write_ns=ns.dev_write_ns,
+        dev_read_ns=ns.dev_read_ns,
     )
     if ns.swap_types is not None:
         changes["swap_types"] = ns.swap_types
@@ -168,6 +188,7 @@ def run_report(rec: dict, sort: str = "waittime-total") -> str:
         f"pool_total_size={z['pool_total_size']} reject_compress_poor={z['reject_compress_poor']} "
         f"reject_alloc_fail={z['reject_alloc_fail']} duplicate_entry={z['duplicate_entry']} "
         f"compression_ratio={z['compression_ratio']:.2f} pool_ratio={z['pool_ratio']:.2f}",
+        *_writeback_lines(rec),
         f"contention: wait share {rec['contention']['wait_share']:.2%} of CPU time, "
         f"{rec['contention']['contentions_per_acquisition']:.4f} contentions per acquisition",
         f"lock_stat (times in ns, sorted by {sort}):",
@@ -180,6 +201,24 @@ def run_report(rec: dict, sort: str = "waittime-total") -> str:
     if m.get("oversubscribed"):
         lines.insert(1, _oversub_warning(c["cpus"], m["cores_allowed"]))
     return "\n".join(lines)
+
+
+def _writeback_lines(rec: dict) -> list[str]:
+    w = rec.get("writeback")
+    c = rec["config"]
+    if not w or not (w["pool_limit_hit"] or c.get("max_pool_frames") or c.get("max_pool_percent")):
+        return []
+    depth = " ".join(f"{k}:{n}" for k, n in w["depth_histogram"].items()) or "none"
+    return [
+        f"writeback ({c['writeback']}, lru {c['lru']}): pool_limit_hit={w['pool_limit_hit']} "
+        f"written_back_pages={w['written_back_pages']} reject_reclaim_fail={w['reject_reclaim_fail']} "
+        f"re-stores={w['restores']} no-progress={w['no_progress']} overflow={w['overflow']} "
+        f"denied={w['denied']} recheck_abort={w['recheck_abort']} slot_busy={w['slot_busy']}",
+        f"recursion depth (stores that hit the limit, by store nesting): {depth}; max depth {w['max_depth']}",
+        f"reclaim: frames freed {w['frames_freed']}, {w['frames_freed_per_object']:.3f} frames per object "
+        f"written back, lru_inversions={w['lru_inversions']}; swap device: {w['device_writes']} writes, "
+        f"{w['device_reads']} reads, {w['load_device']} loads served",
+    ]
 
 
 def _oversub_warning(cpus: int, cores: int) -> str:
@@ -245,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("results", nargs="+", help="sweep.json or run JSON files")
     pl.add_argument("--out", help="output prefix (default: contention beside the first file)")
     pl.set_defaults(func=cmd_plot)
+    rc = sub.add_parser("reclaim", help="pageframes freed against objects written back, per allocator x LRU")
+    rc.add_argument("--fragmentation", default="0,0.3,0.6",
+                    help="fractions of slots invalidated before reclaim (default 0,0.3,0.6)")
+    rc.add_argument("--clusters", type=_int("--clusters", 1, 256), default=8,
+                    help="256-slot clusters stored before reclaim (default 8)")
+    rc.add_argument("--out", help="results folder (default zswap-results/reclaim-<time>)")
+    rc.set_defaults(func=cmd_reclaim)
     cp = sub.add_parser("compare", help="compare two results files point by point")
     cp.add_argument("a")
     cp.add_argument("b")
@@ -291,6 +337,27 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
           f"max {ho['max']:.2f}s")
     print(f"wrote {out}/sweep.json, sweep.csv, contention.png, contention.svg, lockstat.txt")
     return 0 if all(p["integrity_ok"] for p in doc["points"]) else EXIT_FAILED
+
+
+def cmd_reclaim(ns: argparse.Namespace) -> int:
+    from zswap_conc.reclaim import reclaim_plot, reclaim_run, reclaim_table
+    from zswap_conc.results import dump
+    from zswap_conc.sweep import out_dir_prepare
+
+    try:
+        frags = tuple(float(x) for x in ns.fragmentation.split(",") if x.strip())
+    except ValueError:
+        frags = ()
+    if not frags or not all(0 <= x < 1 for x in frags):
+        raise ConfigError(f"--fragmentation: cannot use {ns.fragmentation!r}; accepted: fractions in [0, 1), "
+                          f"e.g. 0,0.3,0.6")
+    out = out_dir_prepare(ns.out or time.strftime("zswap-results/reclaim-%Y%m%d-%H%M%S"))
+    doc = reclaim_run(frags, ns.clusters)
+    dump(doc, out / "reclaim.json")
+    reclaim_plot(doc, out / "reclaim")
+    print(reclaim_table(doc))
+    print(f"wrote {out}/reclaim.json, reclaim.png, reclaim.svg")
+    return 0 if all(c["integrity_ok"] for c in doc["curves"]) else EXIT_FAILED
 
 
 def cmd_plot(ns: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ CLUSTER_PAGES = 256  # swap slots a CPU allocates at a time (SWAPFILE_CLUSTER)
 ALLOCATOR_NAMES = ("zbud", "zsmalloc")
 LOCK_NAMES = ("ticket", "ttas")
 COMPRESSOR_HELP = "lz4, zstd, synthetic:<N>ns"
+WRITEBACK_NAMES = ("recursive", "denial-map", "direct", "deferred")
+LRU_NAMES = ("object", "pageframe")
 
 
 class ConfigError(ValueError):
@@ -93,6 +95,13 @@ class Config:
     seed: int = 1
     pin: bool = True  # pin each worker to its own core where possible
     ops_per_cpu: int = 0  # > 0: fixed work instead of a timed window (benchmarks time it)
+    max_pool_frames: int = 0  # pool limit in 4 KiB frames; 0: from max_pool_percent
+    max_pool_percent: float = 0.0  # pool limit as a percentage of ram_size; 0: the whole pool
+    ram_size: int = 8 << 30  # the simulated machine's RAM, for max_pool_percent
+    writeback: str = "direct"  # what a full pool does: recursive | denial-map | direct | deferred
+    lru: str = "object"  # reclaim order: object | pageframe
+    dev_write_ns: int = 0  # swap device: cost of writing one page
+    dev_read_ns: int = 0  # swap device: cost of reading one page
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
@@ -106,6 +115,20 @@ class Config:
     @property
     def slots_per_type(self) -> int:
         return self.swap_size // PAGE_SIZE
+
+    @property
+    def pool_frames(self) -> int:
+        """Frames the pool owns (its memory, split evenly between its shards)."""
+        return self.pool_size // PAGE_SIZE // self.npools * self.npools
+
+    @property
+    def pool_limit_frames(self) -> int:
+        """Frames in use at which the pool counts as full (pool_limit_hit)."""
+        if self.max_pool_frames:
+            return self.max_pool_frames
+        if self.max_pool_percent:
+            return int(self.ram_size * self.max_pool_percent / 100) // PAGE_SIZE
+        return self.pool_frames
 
     @property
     def npools(self) -> int:
@@ -177,6 +200,19 @@ def validate(cfg: Config) -> Config:
           f"--pool-size: {cfg.pool_size} bytes gives fewer than 4 pages to each of {cfg.npools} pool(s); "
           f"accepted: at least {4 * PAGE_SIZE * cfg.npools} bytes")
     _need(cfg.pool_size <= 64 << 30, f"--pool-size: {cfg.pool_size} bytes is too large; accepted: up to 64G")
+    _need(cfg.writeback in WRITEBACK_NAMES,
+          f"--writeback: unknown path {cfg.writeback!r}; accepted: {', '.join(WRITEBACK_NAMES)}")
+    _need(cfg.lru in LRU_NAMES, f"--lru: unknown policy {cfg.lru!r}; accepted: {', '.join(LRU_NAMES)}")
+    _need(cfg.max_pool_frames >= 0, f"--max-pool-frames: {cfg.max_pool_frames} is negative; accepted: >= 1")
+    _need(0 <= cfg.max_pool_percent <= 100,
+          f"--max-pool-percent: {cfg.max_pool_percent} is out of range; accepted: 0 < percent <= 100")
+    _need(cfg.ram_size >= PAGE_SIZE, f"--ram-size: {cfg.ram_size} bytes is below one page; accepted: e.g. 8G")
+    if cfg.max_pool_frames or cfg.max_pool_percent:
+        _need(cfg.pool_limit_frames >= 1,
+              f"--max-pool-{'frames' if cfg.max_pool_frames else 'percent'}: the pool limit is below one "
+              f"4096-byte frame; accepted: a limit of at least one frame")
+    _need(0 <= cfg.dev_write_ns <= 10**8 and 0 <= cfg.dev_read_ns <= 10**8,
+          "--dev-write-ns/--dev-read-ns: out of range; accepted: 0..100000000 ns")
     maxobj = int(pool_max_size(ALLOCATORS[cfg.allocator]))
     reject = cfg.reject_above or maxobj
     _need(64 <= reject <= maxobj,

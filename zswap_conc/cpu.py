@@ -9,11 +9,37 @@ from __future__ import annotations
 
 from numba import njit
 
-from zswap_conc.arena import CTL_FINISHED, CTL_GO, CTL_PHASE, CTL_READY, CTL_STOP
+from zswap_conc.arena import (
+    CS_DEPTH,
+    CS_SHRINK_POOL,
+    CTL_FINISHED,
+    CTL_GO,
+    CTL_PHASE,
+    CTL_READY,
+    CTL_STOP,
+    G_SHRINK,
+    WRITEBACK_DEFERRED,
+)
 from zswap_conc.jit import HOT
-from zswap_conc.ops import BLOCKED, C_OPS, C_SLOT_BUSY, DONE, op_begin, op_step
-from zswap_conc.sync import cpu_relax, fetch_add, load_acquire
+from zswap_conc.ops import BLOCKED, C_OPS, C_SHRINK_RUNS, C_SLOT_BUSY, DONE, op_begin, op_begin_writeback, op_step
+from zswap_conc.params import P_NPOOLS, P_WRITEBACK
+from zswap_conc.sync import atomic_cas, cpu_relax, fetch_add, load_acquire, store_release
 from zswap_conc.workload import slot_release, workload_next
+
+
+@njit(**HOT)
+def _run_to_done(a, cpu, op, phase, target):
+    """One operation, stepped until done (op -1: a writeback of pool ``target``)."""
+    if op < 0:
+        op_begin_writeback(a, cpu, target, phase)
+    else:
+        op_begin(a, cpu, op, target, phase)
+    while True:
+        st = op_step(a, cpu)
+        if st == DONE and a.cpu_state[cpu, CS_DEPTH] == 0:
+            return
+        if st == BLOCKED:
+            cpu_relax()
 
 
 @njit(**HOT)
@@ -26,19 +52,22 @@ def cpu_run(a, cpu, max_ops) -> int:
             return 0
         cpu_relax()
     done = 0
+    deferred = a.params[P_WRITEBACK] == WRITEBACK_DEFERRED
     while load_acquire(ctl, CTL_STOP) == 0:
         phase = load_acquire(ctl, CTL_PHASE)
+        if deferred and load_acquire(a.ctl[2], G_SHRINK) == 1 and atomic_cas(a.ctl[2], G_SHRINK, 1, 2) == 1:
+            # shrink work was queued by a store that found the pool full: this CPU runs it
+            pl = a.cpu_state[cpu, CS_SHRINK_POOL] % a.params[P_NPOOLS]
+            a.cpu_state[cpu, CS_SHRINK_POOL] += 1
+            _run_to_done(a, cpu, -1, phase, pl)
+            a.cnt[phase, cpu, C_SHRINK_RUNS] += 1
+            store_release(a.ctl[2], G_SHRINK, 0)
+            continue
         op, slot = workload_next(a, cpu)
         if slot < 0:
             a.cnt[phase, cpu, C_SLOT_BUSY] += 1
             continue
-        op_begin(a, cpu, op, slot, phase)
-        while True:
-            st = op_step(a, cpu)
-            if st == DONE:
-                break
-            if st == BLOCKED:
-                cpu_relax()
+        _run_to_done(a, cpu, op, phase, slot)
         slot_release(a, slot)
         a.cnt[phase, cpu, C_OPS] += 1
         done += 1

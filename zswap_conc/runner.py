@@ -262,8 +262,11 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
     from zswap_conc.verify import (
         V_ACCOUNTING,
         V_COMPRESSED_BYTES,
+        V_DEVICE_VERIFIED,
         V_FRAMES,
+        V_GLOBAL_FRAMES,
         V_LEAKED,
+        V_LRU_ERROR,
         V_MISMATCHES,
         V_POOL_ERROR,
         V_SAME_FILLED,
@@ -339,7 +342,11 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
             "pool_error": int(v[V_POOL_ERROR]),
             "accounting_ok": not bool(v[V_ACCOUNTING]),
             "leaked_entries": int(v[V_LEAKED]),
+            "device_verified": int(v[V_DEVICE_VERIFIED]),
+            "lru_error": int(v[V_LRU_ERROR]),
+            "frames_counter_ok": not bool(v[V_GLOBAL_FRAMES]),
         },
+        "writeback": _writeback_figures(counters),
         "op_counts": {
             "store": int(total[C_STORES]),
             "load": int(total[C_LOADS]),
@@ -348,7 +355,35 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
     }
 
 
+def _writeback_figures(c: dict) -> dict:
+    depth = [c[f"depth_{k}"] for k in range(1, 9)]
+    wb = c["written_back_pages"]
+    freed = c["writeback_frames_freed"]
+    return {
+        "pool_limit_hit": c["pool_limit_hit"],
+        "written_back_pages": wb,
+        "reject_reclaim_fail": c["reject_reclaim_fail"],
+        "restores": c["writeback_restores"],
+        "no_progress": c["writeback_no_progress"],
+        "overflow": c["writeback_overflow"],
+        "denied": c["writeback_denied"],
+        "recheck_abort": c["writeback_recheck_abort"],
+        "slot_busy": c["writeback_slot_busy"],
+        "frames_freed": freed,
+        "frames_freed_per_object": round(freed / wb, 4) if wb else 0.0,
+        "objects_per_frame_freed": round(wb / freed, 4) if freed else None,
+        "lru_inversions": c["lru_inversions"],
+        "shrinker_runs": c["shrinker_runs"],
+        "depth_histogram": {str(k + 1): n for k, n in enumerate(depth) if n},
+        "max_depth": max((k + 1 for k, n in enumerate(depth) if n), default=0),
+        "device_writes": c["device_writes"],
+        "device_reads": c["device_reads"],
+        "load_device": c["load_device"],
+    }
+
+
 def integrity_ok(rec: dict) -> bool:
     i = rec["integrity"]
     return (i["mismatches"] == 0 and i["load_mismatches"] == 0 and i["tree_error"] == 0
-            and i["pool_error"] == 0 and i["accounting_ok"] and i["leaked_entries"] == 0)
+            and i["pool_error"] == 0 and i["accounting_ok"] and i["leaked_entries"] == 0
+            and i.get("lru_error", 0) == 0 and i.get("frames_counter_ok", True))

@@ -2,7 +2,8 @@
 
 Runs in the parent after the workers stopped (or in the race hunter after any step, with no
 operation in flight): every slot the model says is in the pool is found in its tree and
-decompresses to exactly its newest page; no other slot has an entry; every tree satisfies the
+decompresses to exactly its newest page; every slot the model says is on the swap device holds
+exactly its newest page there; no other slot has an entry; every tree satisfies the
 red-black invariants; the pools' object and byte counts equal what the live entries hold; and
 every pool passes its own consistency check.
 """
@@ -12,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from zswap_conc.arena import SL_KEY, SL_LIVE, SL_VERSION
+from zswap_conc.arena import G_FRAMES_USED, SL_KEY, SL_LIVE, SL_ON_DEVICE, SL_VERSION
 from zswap_conc.index import NIL, R_COUNT, tree_check, tree_search
+from zswap_conc.lru import PM_OLRU_LEN, lru_check
 from zswap_conc.ops import (
     E_HANDLE,
     E_LENGTH,
@@ -39,7 +41,10 @@ V_SAME_FILLED = 6  # of those, same-filled (same_filled_pages)
 V_FRAMES = 7  # pool frames in use (pool_total_size / 4096)
 V_COMPRESSED_BYTES = 8  # bytes of compressed objects held
 V_LEAKED = 9  # entries neither free nor live with no operation in flight
-V_WIDTH = 10
+V_DEVICE_VERIFIED = 10  # slots whose newest data is on the swap device, checked there
+V_LRU_ERROR = 11  # first failing lru_check code, or -20 if LRU lengths differ from the objects
+V_GLOBAL_FRAMES = 12  # 1 if the global frames-in-use counter differs from the pools' sum
+V_WIDTH = 13
 
 
 @njit(cache=True)
@@ -54,6 +59,11 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
         t = tree_for(p, key >> 40, key & ((1 << 40) - 1))
         e = tree_search(a.roots, n, t, key)
         live = a.slots[s, SL_LIVE] != 0
+        if a.slots[s, SL_ON_DEVICE] != 0:
+            if live or not page_verify(a.corpus, p, key, a.slots[s, SL_VERSION], a.device[s]):
+                r[V_MISMATCHES] += 1
+            else:
+                r[V_DEVICE_VERIFIED] += 1
         if e == NIL:
             if live:
                 r[V_MISMATCHES] += 1
@@ -95,4 +105,11 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
         if a.pool_meta[pl, PM_OBJECTS] != objects[pl] or a.pool_meta[pl, PM_BYTES] != nbytes[pl]:
             r[V_ACCOUNTING] = 1
         r[V_FRAMES] += a.pool_meta[pl, PM_FRAMES_USED]
+        c = lru_check(a.pool_meta, a.frame_lru, a.obj_owner, n, p[P_ALLOCATOR], pl)
+        if c < 0 and r[V_LRU_ERROR] == 0:
+            r[V_LRU_ERROR] = c
+        if a.pool_meta[pl, PM_OLRU_LEN] != objects[pl] and r[V_LRU_ERROR] == 0:
+            r[V_LRU_ERROR] = -20
+    if a.ctl[2, G_FRAMES_USED] != r[V_FRAMES]:
+        r[V_GLOBAL_FRAMES] = 1
     return r

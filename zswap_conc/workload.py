@@ -27,7 +27,7 @@ PRESETS = {
 }
 
 
-@njit(**HOT, inline="always")
+@njit(**HOT)
 def _rand(state, cpu):
     # splitmix64: a counter through a strong mixer; cheap, and each CPU has its own stream
     x = state[cpu, CS_RNG] - 7046029254386353131  # + 0x9E3779B97F4A7C15, int64 wrap-around
@@ -35,7 +35,7 @@ def _rand(state, cpu):
     return mix64(x)
 
 
-@njit(**HOT, inline="always")
+@njit(**HOT)
 def workload_next(a, cpu):
     """(operation, slot) for ``cpu``'s next operation; slot -1 if the chosen slot was busy."""
     p = a.params
@@ -55,6 +55,6 @@ def workload_next(a, cpu):
     return op, slot
 
 
-@njit(**HOT, inline="always")
+@njit(**HOT)
 def slot_release(a, slot) -> None:
     store_release(a.slots[slot], SL_BUSY, 0)
