@@ -95,3 +95,20 @@ def test_bad_writeback_input_exits_2(args, flag, no_shm_leak):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and "Traceback" not in r.stderr
+
+
+def test_writeback_paths_sweep_in_the_results_format(tmp_path, no_shm_leak):
+    from zswap_conc.experiment import experiment_build
+    from zswap_conc.plot import plot_files
+    from zswap_conc.sweep import sweep_run
+
+    exp = experiment_build({"strategies": "per-swaptype@recursive,per-swaptype@direct", "cpus": "1",
+                            "repeats": 1, "duration": 0.3, "warmup": 0.05, "config": {"max_pool_frames": 96}})
+    doc = sweep_run(exp, tmp_path, progress=False)
+    labels = [p["variant"] for p in doc["points"]]
+    assert labels == ["per-swaptype@recursive", "per-swaptype@direct"]
+    by = {r["variant"]: r for r in doc["runs"]}
+    assert by["per-swaptype@recursive"]["writeback"]["restores"] > 0
+    assert by["per-swaptype@direct"]["writeback"]["restores"] == 0
+    assert all(p["integrity_ok"] for p in doc["points"])
+    assert plot_files([str(tmp_path / "sweep.json")], str(tmp_path / "again"))[0].exists()

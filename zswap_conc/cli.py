@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     sw = sub.add_parser("sweep", help="contention curves: every strategy at 1..ncores CPUs (the main job)")
     sw.add_argument("--config", help="experiment TOML file holding any of these settings (flags win)")
-    sw.add_argument("--strategies", help="comma list of STRATEGY or STRATEGY:SWAPTYPES "
+    sw.add_argument("--strategies", help="comma list of STRATEGY[:SWAPTYPES][@WRITEBACK] "
                     "(default global,per-swaptype,per-swaptype:4,hashed,split64m)")
     sw.add_argument("--cpus", help="CPU counts, e.g. 1,2,4,8 or 1-16 (default 1..cores)")
     sw.add_argument("--duration", type=_seconds, help="seconds measured per run (default 1.5)")
@@ -275,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--pools", type=_int("--pools", 0, 1024), help="0: one pool per swap type; N: hashed pools")
     sw.add_argument("--pool-size", help="pool memory (default 256M)")
     sw.add_argument("--buckets", type=_int("--buckets", 1, 65536), help="hashed: buckets (default 256)")
+    sw.add_argument("--writeback", help="writeback path for variants without @PATH (default direct)")
+    sw.add_argument("--lru", help="object | pageframe (default object)")
+    sw.add_argument("--max-pool-frames", type=_int("--max-pool-frames", 1), help="pool limit in frames")
+    sw.add_argument("--max-pool-percent", type=float, help="pool limit as %% of the config's ram_size")
     sw.add_argument("--oversubscribe", action="store_true", default=None,
                     help="allow more workers than cores (such points are marked)")
     sw.add_argument("--out", help="results folder (default zswap-results/sweep-<time>)")
@@ -308,7 +312,8 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     file_settings = toml_load(ns.config) if ns.config else {}
     flags = {k: getattr(ns, k) for k in ("strategies", "cpus", "duration", "warmup", "repeats", "workload",
                                          "compressor", "swap_types", "oversubscribe")}
-    overrides = {k: getattr(ns, k) for k in ("allocator", "lock", "pools", "pool_size", "buckets")
+    overrides = {k: getattr(ns, k) for k in ("allocator", "lock", "pools", "pool_size", "buckets", "writeback",
+                                              "lru", "max_pool_frames", "max_pool_percent")
                  if getattr(ns, k) is not None}
     if overrides:
         cfg_table = dict(file_settings.get("config", {}) or {})

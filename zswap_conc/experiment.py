@@ -1,9 +1,11 @@
 """What a sweep runs: the variants (strategy x swap types), the CPU counts, the repeats and the
 base configuration, from command-line flags or an experiment TOML file.
 
-A variant is written ``STRATEGY`` or ``STRATEGY:N`` (N swap types, CPUs spread over them), so
-``per-swaptype:4`` is the 2012 design with four swap devices.  The built-in default answers the
-review's scalability question: every strategy, plus the 2012 design with four devices.
+A variant is written ``STRATEGY[:N][@WRITEBACK]`` (N swap types, CPUs spread over them; a writeback
+path), so ``per-swaptype:4`` is the 2012 design with four swap devices and
+``per-swaptype@recursive`` the 2012 writeback under pool pressure (with a pool limit set).  The
+built-in default answers the review's scalability question: every strategy, plus the 2012 design
+with four devices.
 """
 
 from __future__ import annotations
@@ -28,14 +30,22 @@ class Variant:
 
     strategy: str
     swap_types: int
+    writeback: str | None = None  # None: the base configuration's
 
     @property
     def label(self) -> str:
-        return self.strategy if self.swap_types == 1 else f"{self.strategy}:{self.swap_types}"
+        s = self.strategy if self.swap_types == 1 else f"{self.strategy}:{self.swap_types}"
+        return s if self.writeback is None else f"{s}@{self.writeback}"
 
 
 def variant_parse(text: str, default_types: int = 1) -> Variant:
-    name, _, types = text.strip().partition(":")
+    from zswap_conc.config import WRITEBACK_NAMES
+
+    text, _, wb = text.strip().partition("@")
+    if wb and wb not in WRITEBACK_NAMES:
+        raise ConfigError(f"--strategies: unknown writeback path {wb!r} in {text}@{wb}; accepted: "
+                          f"{', '.join(WRITEBACK_NAMES)}")
+    name, _, types = text.partition(":")
     if name not in STRATEGIES:
         raise ConfigError(f"--strategies: unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)} "
                           f"(optionally :N for N swap types)")
@@ -46,8 +56,8 @@ def variant_parse(text: str, default_types: int = 1) -> Variant:
             n = 0
         if not 1 <= n <= 32:
             raise ConfigError(f"--strategies: {text!r}: swap types must be 1..32, e.g. per-swaptype:4")
-        return Variant(name, n)
-    return Variant(name, default_types)
+        return Variant(name, n, wb or None)
+    return Variant(name, default_types, wb or None)
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,11 @@ class Experiment:
         for rep in range(self.repeats):
             for n in self.cpus:
                 for v in self.variants:
-                    yield rep, v, n, self.base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=n)
+                    yield rep, v, n, self.variant_config(v, n)
+
+    def variant_config(self, v: Variant, cpus: int) -> Config:
+        c = self.base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=cpus)
+        return c if v.writeback is None else c.replace(writeback=v.writeback)
 
     def to_dict(self) -> dict:
         return {
@@ -170,8 +184,9 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
     repeats = int(s.get("repeats", DEFAULT_REPEATS))
     if not 1 <= repeats <= 100:
         raise ConfigError(f"--repeats: {repeats} is out of range; accepted: 1..100")
+    exp = Experiment(variants=variants, cpus=cpus, repeats=repeats, base=validate(base.replace(cpus=1)),
+                     workload=workload, oversubscribe=oversub, source=file_settings or {})
     for v in variants:  # every point must be a valid run before anything starts
         for n in cpus:
-            validate(base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=n))
-    return Experiment(variants=variants, cpus=cpus, repeats=repeats, base=validate(base.replace(cpus=1)),
-                      workload=workload, oversubscribe=oversub, source=file_settings or {})
+            validate(exp.variant_config(v, n))
+    return exp

@@ -10,7 +10,7 @@ from zswap_conc.results import ResultsError, load
 
 PANELS = (
     ("ops_s", "throughput (ops/s)"),
-    ("speedup", "speedup over the smallest CPU count"),
+    ("speedup", "speedup over the smallest CPU count measured"),
     ("wait_share", "time waiting for locks (%)"),
     ("contentions_per_acquisition", "contentions per acquisition"),
 )
@@ -57,6 +57,7 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
     many = len(docs) > 1
     k = 0
     max_cpus = 1
+    min_cpus = 1 << 20
     for doc, src in zip(docs, sources, strict=True):
         pts = doc_points(doc, src)
         for variant in dict.fromkeys(p["variant"] for p in pts):
@@ -66,6 +67,7 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
             label = f"{variant} ({Path(src).parent.name or Path(src).stem})" if many else variant
             xs = [p["cpus"] for p in vp]
             max_cpus = max(max_cpus, *xs)
+            min_cpus = min(min_cpus, *xs)
             for ax, (key, _) in zip(axes.flat, PANELS, strict=True):
                 if key == "ops_s":
                     ys = [p["ops_s"]["median"] for p in vp]
@@ -79,7 +81,8 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
                 over = [(x, y) for x, y, p in zip(xs, ys, vp, strict=True) if p["oversubscribed"]]
                 if over:
                     ax.scatter(*zip(*over, strict=True), s=120, facecolors="none", edgecolors="red", zorder=5)
-    axes.flat[1].plot([1, max_cpus], [1, max_cpus], ls=":", color="grey", label="linear")
+    min_cpus = min(min_cpus, max_cpus)
+    axes.flat[1].plot([min_cpus, max_cpus], [1, max_cpus / min_cpus], ls=":", color="grey", label="linear")
     for ax, (_, title) in zip(axes.flat, PANELS, strict=True):
         ax.set_xlabel("CPUs (worker processes)")
         ax.set_title(title)

@@ -21,7 +21,7 @@ from zswap_conc.results import FORMAT_VERSION, SCHEMA, dump, loadavg, lock_stat_
 from zswap_conc.runner import Interrupted, WorkerDied, integrity_ok, run
 
 RUN_FIELDS = ("seconds", "throughput", "samples", "mix", "counters", "zswap", "lock_stat", "contention",
-              "integrity")
+              "integrity", "writeback")
 FILES = ("sweep.json", "sweep.csv", "contention.png", "contention.svg", "lockstat.txt")
 
 
@@ -63,7 +63,7 @@ def sweep_points(doc: dict) -> list[dict]:
                 base[variant] = (n, med)
             n0, ops0 = base[variant]
             linear = ops0 / n0 * n if n0 else 0.0
-            speedup = med / ops0 * n0 if ops0 else 0.0
+            speedup = med / ops0 if ops0 else 0.0  # over the smallest CPU count measured
             points.append({
                 "variant": variant,
                 "strategy": rs[0]["strategy"],
@@ -74,7 +74,7 @@ def sweep_points(doc: dict) -> list[dict]:
                 "ops_s": {"median": round(med, 1), "min": round(min(ops), 1), "max": round(max(ops), 1)},
                 "linear": round(linear, 1),
                 "speedup": round(speedup, 3),
-                "efficiency": round(speedup / n, 3),
+                "efficiency": round(speedup * n0 / n, 3),
                 "wait_share": round(_median([r["contention"]["wait_share"] for r in rs]), 5),
                 "contentions_per_acquisition": round(
                     _median([r["contention"]["contentions_per_acquisition"] for r in rs]), 5),
@@ -112,14 +112,16 @@ def lockstat_write(doc: dict, path: Path) -> None:
 
 
 def summary_table(doc: dict) -> str:
-    head = (f"{'variant':<16} {'cpus':>4} {'ops/s (median)':>15} {'min..max':>21} {'speedup':>8} {'eff.':>6} "
+    pts = sweep_points(doc)
+    w = max([16] + [len(p["variant"]) for p in pts])
+    head = (f"{'variant':<{w}} {'cpus':>4} {'ops/s (median)':>15} {'min..max':>21} {'speedup':>8} {'eff.':>6} "
             f"{'wait share':>10} {'cont/acq':>9}")
     lines = [head]
-    for p in sweep_points(doc):
+    for p in pts:
         mark = "*" if p["oversubscribed"] else " "
         bad = "" if p["integrity_ok"] else "  INTEGRITY FAILED"
         o = p["ops_s"]
-        lines.append(f"{p['variant']:<16} {p['cpus']:>3}{mark} {o['median']:>15,.0f} "
+        lines.append(f"{p['variant']:<{w}} {p['cpus']:>3}{mark} {o['median']:>15,.0f} "
                      f"{o['min']:>10,.0f}..{o['max']:<10,.0f} {p['speedup']:>8.2f} {p['efficiency']:>6.0%} "
                      f"{p['wait_share']:>10.2%} {p['contentions_per_acquisition']:>9.4f}{bad}")
     if any(p["oversubscribed"] for p in sweep_points(doc)):
@@ -192,7 +194,8 @@ def sweep_run(exp: Experiment, out: Path, progress: bool = True) -> dict:
             t = time.perf_counter()
             rec = run(cfg)
             harness.append(time.perf_counter() - t - cfg.warmup - rec["seconds"])
-            entry = {"variant": v.label, "strategy": v.strategy, "swap_types": v.swap_types, "cpus": n,
+            entry = {"variant": v.label, "strategy": v.strategy, "swap_types": v.swap_types,
+                     "writeback": cfg.writeback, "cpus": n,
                      "repeat": rep, "oversubscribed": rec["meta"]["oversubscribed"],
                      "pinned": rec["meta"].get("pinned"), "loadavg_start": rec["meta"].get("loadavg_start"),
                      "cycles_per_ns": rec["meta"]["cycles_per_ns"]}
