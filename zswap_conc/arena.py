@@ -33,7 +33,7 @@ from collections import namedtuple
 import numpy as np
 
 from zswap_conc import compress, lru, pages, pool, strategies, sync
-from zswap_conc.config import CLUSTER_PAGES, PAGE_SIZE, Config
+from zswap_conc.config import CLUSTER_PAGES, PAGE_SIZE, PROTOCOL_NAMES, Config
 from zswap_conc.index import N_TREE_COLUMNS, NIL, R_ROOT, R_WIDTH
 from zswap_conc.params import (
     P_ACCEPT_FRAMES,
@@ -53,6 +53,7 @@ from zswap_conc.params import (
     P_NTREES,
     P_POOL_LOCK0,
     P_POOLS_HASHED,
+    P_PROTOCOL,
     P_REJECT_ABOVE,
     P_SEED,
     P_SLOTS_PER_TYPE,
@@ -229,6 +230,7 @@ def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarra
     p[P_LRU] = lru.LRU_POLICIES[cfg.lru]
     p[P_DEV_WRITE_CYCLES] = int(cfg.dev_write_ns * cycles_per_ns)
     p[P_DEV_READ_CYCLES] = int(cfg.dev_read_ns * cycles_per_ns)
+    p[P_PROTOCOL] = PROTOCOL_NAMES.index(cfg.protocol)
     return p
 
 

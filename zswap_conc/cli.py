@@ -295,6 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="256-slot clusters stored before reclaim (default 8)")
     rc.add_argument("--out", help="results folder (default zswap-results/reclaim-<time>)")
     rc.set_defaults(func=cmd_reclaim)
+    hu = sub.add_parser("hunt", help="search schedules for a race in a writeback protocol")
+    hu.add_argument("--variant", default="none", help="none | no-refcount-2013 | no-recheck-2023 | "
+                    "recursive-writeback-2012 | lock-order-inversion (default none)")
+    hu.add_argument("--scheduler", default="pct", help="random | pct | dfs (default pct)")
+    hu.add_argument("--budget", default="30s", help="seconds (30s) or a number of schedules (1000); default 30s")
+    hu.add_argument("--seed", type=_int("--seed", 0), default=0)
+    hu.add_argument("--strategy", default="per-swaptype", help="locking strategy of the checked pool")
+    hu.add_argument("--depth", type=_int("--depth", 1, 10), default=3, help="pct: bug depth d (default 3)")
+    hu.add_argument("--preemptions", type=_int("--preemptions", 0, 10), default=1,
+                    help="dfs: preemption bound (default 1)")
+    hu.set_defaults(func=cmd_hunt)
+    rp = sub.add_parser("replay", help="replay a schedule string deterministically")
+    rp.add_argument("schedule", help="a schedule string, e.g. zs1:0x5-1")
+    rp.add_argument("--variant", default="none")
+    rp.add_argument("--strategy", default="per-swaptype")
+    rp.set_defaults(func=cmd_replay)
     cp = sub.add_parser("compare", help="compare two results files point by point")
     cp.add_argument("a")
     cp.add_argument("b")
@@ -363,6 +379,84 @@ def cmd_reclaim(ns: argparse.Namespace) -> int:
     print(reclaim_table(doc))
     print(f"wrote {out}/reclaim.json, reclaim.png, reclaim.svg")
     return 0 if all(c["integrity_ok"] for c in doc["curves"]) else EXIT_FAILED
+
+
+def _check_names(variant: str, strategy: str, scheduler: str | None = None) -> None:
+    from zswap_conc.check.scheduler import SCHEDULERS
+    from zswap_conc.check.variants import VARIANT_NAMES
+    from zswap_conc.strategies import STRATEGIES
+
+    if variant not in VARIANT_NAMES:
+        raise ConfigError(f"--variant: unknown variant {variant!r}; accepted: {', '.join(VARIANT_NAMES)}")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"--strategy: unknown strategy {strategy!r}; accepted: {', '.join(STRATEGIES)}")
+    if scheduler is not None and scheduler not in SCHEDULERS:
+        raise ConfigError(f"--scheduler: unknown scheduler {scheduler!r}; accepted: {', '.join(SCHEDULERS)}")
+
+
+def _replay_command(schedule: str, variant: str, strategy: str) -> str:
+    return f"zswap-conc replay {schedule} --variant {variant} --strategy {strategy}"
+
+
+def cmd_hunt(ns: argparse.Namespace) -> int:
+    from zswap_conc.check.hunt import hunt
+
+    _check_names(ns.variant, ns.strategy, ns.scheduler)
+    b = ns.budget.strip().lower()
+    seconds = executions = None
+    try:
+        if b.endswith(("s", "m")):
+            seconds = _seconds(b)
+        else:
+            executions = int(b)
+            if executions < 1:
+                raise ValueError
+    except (ValueError, argparse.ArgumentTypeError):
+        raise ConfigError(f"--budget: cannot read {ns.budget!r}; accepted: seconds like 30s or a number of "
+                          f"schedules like 1000") from None
+    how = {"pct": f" (depth {ns.depth})", "dfs": f" (preemption bound {ns.preemptions})"}.get(ns.scheduler, "")
+    print(f"zswap-conc hunt: variant {ns.variant}, scheduler {ns.scheduler}{how}, strategy {ns.strategy}, "
+          f"seed {ns.seed}, budget {ns.budget}")
+    r = hunt(ns.variant, ns.scheduler, ns.strategy, budget_executions=executions, budget_seconds=seconds,
+             seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions)
+    rate = f"{r.executions / r.seconds:,.0f} schedules/s, {r.steps / r.seconds:,.0f} steps/s" if r.seconds else ""
+    if not r.found:
+        why = "explored every schedule within the bound" if r.exhausted else "budget spent"
+        print(f"no violation: {r.executions} schedules, {r.steps} steps in {r.seconds:.1f}s ({rate}); {why}"
+              + (f"; {r.truncated} cut off at the step limit" if r.truncated else ""))
+        return 0
+    print(f"FOUND after {r.executions} schedules ({r.steps} steps, {r.seconds:.2f}s; {rate})")
+    print(f"invariant broken: {r.invariant}: {r.detail}")
+    print(f"minimal schedule: {r.schedule_string}")
+    print("trace:")
+    for line in r.trace:
+        print(f"  {line}")
+    print(f"replay: {_replay_command(r.schedule_string, ns.variant, ns.strategy)}")
+    return EXIT_FAILED
+
+
+def cmd_replay(ns: argparse.Namespace) -> int:
+    from zswap_conc.check.encoding import ScheduleError, schedule_decode
+    from zswap_conc.check.execution import World
+    from zswap_conc.check.hunt import replay
+
+    _check_names(ns.variant, ns.strategy)
+    try:
+        schedule = schedule_decode(ns.schedule)
+    except ScheduleError as e:
+        raise ConfigError(f"SCHEDULE: {e}; accepted: a string like zs1:0x5-1 printed by 'zswap-conc hunt'") from None
+    world = World(ns.variant, ns.strategy)
+    try:
+        v, trace = replay(world, schedule)
+    finally:
+        world.close()
+    for line in trace:
+        print(f"  {line}")
+    if v is None:
+        print(f"no violation: variant {ns.variant} survives this schedule")
+        return 0
+    print(f"invariant broken: {v.invariant}: {v.detail}")
+    return EXIT_FAILED
 
 
 def cmd_plot(ns: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ LOCK_NAMES = ("ticket", "ttas")
 COMPRESSOR_HELP = "lz4, zstd, synthetic:<N>ns"
 WRITEBACK_NAMES = ("recursive", "denial-map", "direct", "deferred")
 LRU_NAMES = ("object", "pageframe")
+PROTOCOL_NAMES = ("correct", "no-refcount-2013", "no-recheck-2023")
 
 
 class ConfigError(ValueError):
@@ -102,6 +103,7 @@ class Config:
     lru: str = "object"  # reclaim order: object | pageframe
     dev_write_ns: int = 0  # swap device: cost of writing one page
     dev_read_ns: int = 0  # swap device: cost of reading one page
+    protocol: str = "correct"  # writeback protocol: correct | no-refcount-2013 | no-recheck-2023 (race hunter)
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
@@ -213,6 +215,8 @@ def validate(cfg: Config) -> Config:
               f"4096-byte frame; accepted: a limit of at least one frame")
     _need(0 <= cfg.dev_write_ns <= 10**8 and 0 <= cfg.dev_read_ns <= 10**8,
           "--dev-write-ns/--dev-read-ns: out of range; accepted: 0..100000000 ns")
+    _need(cfg.protocol in PROTOCOL_NAMES,
+          f"protocol: unknown {cfg.protocol!r}; accepted: {', '.join(PROTOCOL_NAMES)}")
     maxobj = int(pool_max_size(ALLOCATORS[cfg.allocator]))
     reject = cfg.reject_above or maxobj
     _need(64 <= reject <= maxobj,

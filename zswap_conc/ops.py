@@ -77,6 +77,7 @@ from zswap_conc.params import (
     P_LRU,
     P_MAX_FRAMES,
     P_POOL_LOCK0,
+    P_PROTOCOL,
     P_REJECT_ABOVE,
     P_TREE_LOCK0,
     P_WRITEBACK,
@@ -152,6 +153,11 @@ RES_REJECTED = 2  # store went to the swap device
 RES_MISMATCH = 3  # load returned wrong data
 RES_FAIL = 4  # writeback wrote nothing back
 RES_DEVICE = 5  # load served from the swap device
+
+# writeback protocols (config.PROTOCOL_NAMES): the race hunter's known-buggy variants
+PROTOCOL_CORRECT = 0  # claim the slot, then look the entry up; re-check before erasing
+PROTOCOL_NO_REFCOUNT = 1  # 2013: entry looked up first; -ENOENT at the claim returns without a put
+PROTOCOL_NO_RECHECK = 2  # 2023 (before 04fc7816089c): no re-check; erases whatever the tree holds
 
 WB_MAX_TRIES = 8  # victims a writeback skips (busy or gone) before it gives up
 WB_FRAME_MAX = 128  # pageframe LRU: objects written back to empty one frame, at most
@@ -480,6 +486,9 @@ def op_step(a, cpu) -> int:
         f[F_PC] = PC_ST_POOL_LOCK
         return PROGRESS
 
+    if pc == PC_WB_LOCK and f[F_TRIES] >= WB_MAX_TRIES:
+        return _wb_end(a, cpu, f)
+
     if pc == PC_ST_POOL_LOCK or pc == PC_WB_LOCK:
         if not _lock_step(a, _pool_lock_id(a, f[F_POOL]), cpu, ph):
             cnt[C_BLOCKED_STEPS] += 1
@@ -631,6 +640,7 @@ def op_step(a, cpu) -> int:
 
     if pc == PC_LD_PUT:
         nxt = _after_put(a, cpu, f, f[F_ENTRY])
+        f[F_ENTRY] = NIL  # no reference held from here on
         _unlock(a, _tree_lock_id(a, f[F_TREE]), cpu, ph)
         if nxt >= 0:
             f[F_PC] = nxt
@@ -726,26 +736,44 @@ def op_step(a, cpu) -> int:
         _unlock(a, _pool_lock_id(a, pl), cpu, ph)
         f[F_KEY] = key
         f[F_TREE] = tree_for(p, key >> 40, key & ((1 << 40) - 1))
-        f[F_PC] = PC_WB_CLAIM
+        # the kernel before 2024 took its reference first and secured the swap-cache page after
+        f[F_PC] = PC_WB_CLAIM if p[P_PROTOCOL] == PROTOCOL_CORRECT else PC_WB_TREE_LOCK
         return PROGRESS
 
     if pc == PC_WB_CLAIM:
         if atomic_cas(a.slots[slot], SL_BUSY, 0, cpu + 1) != 0:
+            if p[P_PROTOCOL] != PROTOCOL_CORRECT:
+                if a.slots[slot, SL_BUSY] == cpu + 1:
+                    # our own store holds the page (-EEXIST): drop the reference, try another victim
+                    f[F_RESTORED] = 2
+                    f[F_PC] = PC_WB_RECHECK_LOCK
+                    return PROGRESS
+                return BLOCKED  # holding a reference: wait for the swap-cache page
             cnt[C_WB_SLOT_BUSY] += 1
             return _wb_retry(a, cpu, f)
-        f[F_PC] = PC_WB_TREE_LOCK
+        if p[P_PROTOCOL] == PROTOCOL_CORRECT:
+            f[F_PC] = PC_WB_TREE_LOCK
+            return PROGRESS
+        if p[P_PROTOCOL] == PROTOCOL_NO_REFCOUNT and a.slots[slot, SL_LIVE] == 0 and \
+                a.slots[slot, SL_ON_DEVICE] == 0:
+            # the slot was freed meanwhile: swapcache_prepare() -ENOENT; 2013 returned without
+            # dropping its reference, so the entry and its object leak
+            store_release(a.slots[slot], SL_BUSY, 0)
+            return _wb_end(a, cpu, f)
+        f[F_PC] = PC_WB_DECOMPRESS
         return PROGRESS
 
     if pc == PC_WB_SEARCH:
         e = tree_search(a.roots, n, f[F_TREE], f[F_KEY])
         if e == NIL:  # invalidated between the pick and the claim
             _unlock(a, _tree_lock_id(a, f[F_TREE]), cpu, ph)
-            store_release(a.slots[slot], SL_BUSY, 0)
+            if p[P_PROTOCOL] == PROTOCOL_CORRECT:
+                store_release(a.slots[slot], SL_BUSY, 0)
             return _wb_retry(a, cpu, f)
         n[e, E_REFCOUNT] += 1
         _unlock(a, _tree_lock_id(a, f[F_TREE]), cpu, ph)
         f[F_ENTRY] = e
-        f[F_PC] = PC_WB_DECOMPRESS
+        f[F_PC] = PC_WB_DECOMPRESS if p[P_PROTOCOL] == PROTOCOL_CORRECT else PC_WB_CLAIM
         return PROGRESS
 
     if pc == PC_WB_DECOMPRESS:
@@ -754,8 +782,8 @@ def op_step(a, cpu) -> int:
         t0 = cycles()
         ok = _entry_read(a, cpu, e, out)
         cnt[C_DECOMPRESS_CYCLES] += cycles() - t0
-        if not ok or not page_verify(a.corpus, p, f[F_KEY], a.slots[slot, SL_VERSION], out):
-            cnt[C_MISMATCH] += 1
+        if not ok or not page_verify(a.corpus, p, f[F_KEY], n[e, E_VERSION], out):
+            cnt[C_MISMATCH] += 1  # the entry's own data is damaged (it may be stale: that is legal)
         wb = p[P_WRITEBACK]
         if wb == WRITEBACK_RECURSIVE:
             # swap_writepage -> frontswap_store -> zswap's store again, with the page just decompressed
@@ -790,19 +818,34 @@ def op_step(a, cpu) -> int:
         f[F_PC] = PC_WB_RECHECK_LOCK
         return PROGRESS
 
+    if pc == PC_WB_RECHECK and f[F_RESTORED] == 2:  # giving up a victim we hold a reference to
+        nxt = _after_put(a, cpu, f, f[F_ENTRY])
+        f[F_ENTRY] = NIL
+        f[F_RESTORED] = 0
+        f[F_TRIES] += 1
+        _unlock(a, _tree_lock_id(a, f[F_TREE]), cpu, ph)
+        f[F_AFTER_FREE] = PC_WB_LOCK
+        f[F_PC] = nxt if nxt >= 0 else PC_WB_LOCK
+        return PROGRESS
+
     if pc == PC_WB_RECHECK:
         e = f[F_ENTRY]
         t = f[F_TREE]
-        if tree_search(a.roots, n, t, f[F_KEY]) == e:
-            tree_erase(a.roots, n, t, e)
-            n[e, E_STATE] = ENTRY_DEAD
-            _after_put(a, cpu, f, e)  # the tree's reference
+        cur = tree_search(a.roots, n, t, f[F_KEY])
+        if cur == e or (cur != NIL and p[P_PROTOCOL] == PROTOCOL_NO_RECHECK):
+            tree_erase(a.roots, n, t, cur)
+            n[cur, E_STATE] = ENTRY_DEAD
+            if cur == e:
+                _after_put(a, cpu, f, e)  # the tree's reference
+            else:  # 2023 bug: the slot's new entry is dropped and stale data left on the device
+                n[cur, E_REFCOUNT] -= 1
             a.slots[slot, SL_LIVE] = 0
             a.slots[slot, SL_ON_DEVICE] = 1
             cnt[C_WRITTEN_BACK] += 1
         elif f[F_RESTORED] == 0:
             cnt[C_WB_RECHECK_ABORT] += 1
         nxt = _after_put(a, cpu, f, e)  # ours
+        f[F_ENTRY] = NIL  # no reference held from here on
         _unlock(a, _tree_lock_id(a, t), cpu, ph)
         f[F_AFTER_FREE] = PC_WB_FINISH
         f[F_PC] = nxt if nxt >= 0 else PC_WB_FINISH

@@ -37,4 +37,5 @@ P_WRITEBACK = 29  # ops.WRITEBACK_PATHS
 P_LRU = 30  # lru.LRU_POLICIES
 P_DEV_WRITE_CYCLES = 31  # swap device: cost of writing one page
 P_DEV_READ_CYCLES = 32  # swap device: cost of reading one page
+P_PROTOCOL = 33  # ops.PROTOCOL_*: the correct writeback protocol or a known-buggy one (race hunter)
 P_WIDTH = 40

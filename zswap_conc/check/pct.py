@@ -1,0 +1,41 @@
+"""PCT, probabilistic concurrency testing: Burckhardt, Kothari, Musuvathi and Nagarakatte, "A
+Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010.
+
+Each execution gives the CPUs random distinct priorities d..d+n-1 and picks d-1 random change
+points among the first k steps; the highest-priority CPU that can run takes every step, and at the
+i-th change point the CPU that ran drops to priority d-i, below every initial one.  A bug of depth
+d is found with probability at least 1/(n * k^(d-1)) per execution.
+"""
+
+from __future__ import annotations
+
+import random
+
+from zswap_conc.check.scheduler import Scheduler
+
+
+class PctScheduler(Scheduler):
+    name = "pct"
+
+    def __init__(self, seed: int = 0, depth: int = 3, max_steps: int = 200):
+        self.rng = random.Random(seed)
+        self.depth = max(1, depth)
+        self.k = max(2, max_steps)
+        self.prio: dict[int, int] = {}
+        self.changes: dict[int, int] = {}
+
+    def new_execution(self) -> bool:
+        self.prio = {}
+        points = self.rng.sample(range(1, self.k), min(self.depth - 1, self.k - 1))
+        self.changes = {p: self.depth - 1 - i for i, p in enumerate(sorted(points))}
+        return True
+
+    def next_cpu(self, runnable, blocked, current, step):
+        for c in runnable:
+            if c not in self.prio:
+                self.prio[c] = self.depth + self.rng.random()  # random, distinct, above every change value
+        free = [c for c in runnable if c not in blocked] or runnable
+        chosen = max(free, key=lambda c: self.prio[c])
+        if step in self.changes:
+            self.prio[chosen] = self.changes[step]
+        return chosen
