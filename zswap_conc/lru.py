@@ -61,65 +61,56 @@ def owner_index(alloc, handle) -> int:
 
 
 @njit(**HOT)
-def _obj_push(pm, nodes, pl, e):
-    head = pm[pl, PM_OLRU_HEAD]
-    nodes[e, E_LRU_PREV] = head
-    nodes[e, E_LRU_NEXT] = NIL
+def _dl_push(links, prev_col, next_col, pm, pl, head_col, tail_col, len_col, x):
+    """Push ``x`` at the head (youngest end) of a doubly linked list kept in ``links``."""
+    head = pm[pl, head_col]
+    links[x, prev_col] = head
+    links[x, next_col] = NIL
     if head != NIL:
-        nodes[head, E_LRU_NEXT] = e
+        links[head, next_col] = x
     else:
-        pm[pl, PM_OLRU_TAIL] = e
-    pm[pl, PM_OLRU_HEAD] = e
-    pm[pl, PM_OLRU_LEN] += 1
+        pm[pl, tail_col] = x
+    pm[pl, head_col] = x
+    pm[pl, len_col] += 1
+
+
+@njit(**HOT)
+def _dl_unlink(links, prev_col, next_col, pm, pl, head_col, tail_col, len_col, x):
+    """Take ``x`` off its list; a no-op if it is on none (prev == OFF_LIST)."""
+    if links[x, prev_col] == OFF_LIST:
+        return
+    p, n = links[x, prev_col], links[x, next_col]
+    if p != NIL:
+        links[p, next_col] = n
+    else:
+        pm[pl, tail_col] = n
+    if n != NIL:
+        links[n, prev_col] = p
+    else:
+        pm[pl, head_col] = p
+    links[x, prev_col] = OFF_LIST
+    links[x, next_col] = OFF_LIST
+    pm[pl, len_col] -= 1
+
+
+@njit(**HOT)
+def _obj_push(pm, nodes, pl, e):
+    _dl_push(nodes, E_LRU_PREV, E_LRU_NEXT, pm, pl, PM_OLRU_HEAD, PM_OLRU_TAIL, PM_OLRU_LEN, e)
 
 
 @njit(**HOT)
 def _obj_unlink(pm, nodes, pl, e):
-    if nodes[e, E_LRU_PREV] == OFF_LIST:
-        return
-    p, n = nodes[e, E_LRU_PREV], nodes[e, E_LRU_NEXT]
-    if p != NIL:
-        nodes[p, E_LRU_NEXT] = n
-    else:
-        pm[pl, PM_OLRU_TAIL] = n
-    if n != NIL:
-        nodes[n, E_LRU_PREV] = p
-    else:
-        pm[pl, PM_OLRU_HEAD] = p
-    nodes[e, E_LRU_PREV] = OFF_LIST
-    nodes[e, E_LRU_NEXT] = OFF_LIST
-    pm[pl, PM_OLRU_LEN] -= 1
-
-
-@njit(**HOT)
-def _frame_unlink(pm, fl, pl, f):
-    if fl[f, FL_PREV] == OFF_LIST:
-        return
-    p, n = fl[f, FL_PREV], fl[f, FL_NEXT]
-    if p != NIL:
-        fl[p, FL_NEXT] = n
-    else:
-        pm[pl, PM_FLRU_TAIL] = n
-    if n != NIL:
-        fl[n, FL_PREV] = p
-    else:
-        pm[pl, PM_FLRU_HEAD] = p
-    fl[f, FL_PREV] = OFF_LIST
-    fl[f, FL_NEXT] = OFF_LIST
-    pm[pl, PM_FLRU_LEN] -= 1
+    _dl_unlink(nodes, E_LRU_PREV, E_LRU_NEXT, pm, pl, PM_OLRU_HEAD, PM_OLRU_TAIL, PM_OLRU_LEN, e)
 
 
 @njit(**HOT)
 def _frame_push(pm, fl, pl, f):
-    head = pm[pl, PM_FLRU_HEAD]
-    fl[f, FL_PREV] = head
-    fl[f, FL_NEXT] = NIL
-    if head != NIL:
-        fl[head, FL_NEXT] = f
-    else:
-        pm[pl, PM_FLRU_TAIL] = f
-    pm[pl, PM_FLRU_HEAD] = f
-    pm[pl, PM_FLRU_LEN] += 1
+    _dl_push(fl, FL_PREV, FL_NEXT, pm, pl, PM_FLRU_HEAD, PM_FLRU_TAIL, PM_FLRU_LEN, f)
+
+
+@njit(**HOT)
+def _frame_unlink(pm, fl, pl, f):
+    _dl_unlink(fl, FL_PREV, FL_NEXT, pm, pl, PM_FLRU_HEAD, PM_FLRU_TAIL, PM_FLRU_LEN, f)
 
 
 @njit(**HOT)

@@ -99,6 +99,13 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
     fig.suptitle(f"zswap-conc: {m.get('cpu_model', '?')}, {m.get('cores_allowed', '?')} cores; "
                  f"compressor {comp}, allocator {cfg.get('allocator', '?')}, lock {cfg.get('lock', '?')} "
                  f"(median of repeats, bars: min..max; red rings: oversubscribed)", fontsize=10)
+    return figure_save(fig, prefix)
+
+
+def figure_save(fig, prefix: str | Path) -> list[Path]:
+    """PREFIX.png (for reading) and PREFIX.svg (for publishing), then free the figure."""
+    import matplotlib.pyplot as plt
+
     prefix = Path(prefix)
     out = [prefix.with_suffix(".png"), prefix.with_suffix(".svg")]
     fig.savefig(out[0], dpi=120)

@@ -98,9 +98,9 @@ def reclaim_plot(doc: dict, prefix) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
-    from pathlib import Path
-
     import matplotlib.pyplot as plt
+
+    from zswap_conc.plot import figure_save
 
     frags = doc["experiment"]["fragmentation"]
     fig, axes = plt.subplots(1, len(frags), figsize=(5 * len(frags), 4.5), constrained_layout=True, squeeze=False)
@@ -119,9 +119,4 @@ def reclaim_plot(doc: dict, prefix) -> list:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.suptitle("zswap-conc reclaim: pageframes freed against compressed objects written back", fontsize=10)
-    prefix = Path(prefix)
-    out = [prefix.with_suffix(".png"), prefix.with_suffix(".svg")]
-    fig.savefig(out[0], dpi=120)
-    fig.savefig(out[1])
-    plt.close(fig)
-    return out
+    return figure_save(fig, prefix)
