@@ -39,20 +39,32 @@ def _writable(path: Path) -> bool:
         return False
 
 
+CACHE_NOTE: str | None = None  # set when the cache is not where it should be; the CLI prints it
+
+
 def _cache_dir_setup() -> str | None:
-    """Choose the numba cache directory; the user's NUMBA_CACHE_DIR wins if set."""
+    """Choose the numba cache directory; the user's NUMBA_CACHE_DIR wins if it is writable."""
+    global CACHE_NOTE
     import numba
 
-    if os.environ.get(CACHE_ENV):
-        return os.environ[CACHE_ENV]
+    user = os.environ.get(CACHE_ENV)
+    if user and _writable(Path(user)):
+        return user
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zswap-conc"
     tag = f"numba-{_source_hash()}"
+    first = Path(user) if user else base / tag
     for candidate in (base / tag, Path(tempfile.gettempdir()) / f"zswap-conc-{os.getuid()}" / tag):
         if _writable(candidate):
             numba.config.CACHE_DIR = str(candidate)
             os.environ[CACHE_ENV] = str(candidate)  # worker processes and subprocesses agree
+            if candidate != first:
+                CACHE_NOTE = f"note: numba cache {first} is not writable; using {candidate}"
             return str(candidate)
-    return None  # nowhere writable: numba compiles in memory each time (slower start, same code)
+    # nowhere writable: numba compiles in memory each time (slower start, same code)
+    numba.config.CACHE_DIR = ""
+    os.environ.pop(CACHE_ENV, None)
+    CACHE_NOTE = f"note: no writable numba cache directory ({first}); compiling in memory on every start"
+    return None
 
 
 NUMBA_CACHE = _cache_dir_setup()

@@ -88,6 +88,7 @@ PHASE_WARMUP, PHASE_MEASURE, PHASE_AFTER = 0, 1, 2
 CTL_GO = 0  # the start barrier: workers spin until it is 1
 CTL_STOP = 1  # workers finish their operation and return once it is 1
 CTL_PHASE = 2  # which counters the next operation adds to
+CTL_HEARTBEAT = 3  # bumped by the parent every poll: workers of a dead parent notice it stop
 CTL_READY = 0  # (row 1) workers that reached the barrier
 CTL_FINISHED = 1  # (row 1) workers that completed a fixed-work budget
 # ctl[2, :] is the pool's global state, written with atomics by every CPU
@@ -110,10 +111,12 @@ CS_DEPTH = 2  # frames on its operation stack
 CS_STORE_DEPTH = 3  # store frames on the stack now (writeback recursion)
 CS_STORE_DEPTH_MAX = 4  # deepest store nesting of the current top-level operation
 CS_SHRINK_POOL = 5  # deferred writeback: next pool the shrinker works on
+CS_HB_SEEN = 6  # the parent's heartbeat as this CPU last saw it
+CS_HB_TIME = 7  # cycle counter when it last changed
 CS_WIDTH = 16
 
 FRAME_DEPTH = 8  # operation frames per CPU (writeback recursion needs more than one)
-FRAME_WIDTH = 24
+FRAME_WIDTH = 24  # ops.py uses columns 0..22 (F_*)
 CNT_WIDTH = 64
 CBUF_BYTES = 2 * PAGE_SIZE  # covers LZ4's and zstd's worst-case bound for one page
 
@@ -234,6 +237,59 @@ def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarra
     return p
 
 
+def _shm_space_check(need: int) -> None:
+    """Refuse up front: a segment larger than /dev/shm's free space is created lazily and only
+    fails later, as SIGBUS in a worker touching a page that cannot be backed."""
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if need > free:
+        from zswap_conc.config import ConfigError
+
+        raise ConfigError(f"--pool-size: this run needs {need >> 20} MiB of shared memory but /dev/shm has "
+                          f"{free >> 20} MiB free; accepted: a smaller --pool-size or fewer --cpus/--clusters-per-cpu")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def segments_stale() -> list[tuple[str, int, int]]:
+    """(name, owner pid, bytes) of every arena segment whose creating process is gone; a live
+    run's segments are never listed (its pid is in the name)."""
+    out = []
+    try:
+        names = sorted(os.listdir("/dev/shm"))
+    except OSError:
+        return out
+    for name in names:
+        if not name.startswith(SHM_PREFIX):
+            continue
+        try:
+            pid = int(name[len(SHM_PREFIX):].split("_", 1)[0])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            try:
+                size = os.stat(os.path.join("/dev/shm", name)).st_size
+            except OSError:
+                continue
+            out.append((name, pid, size))
+    return out
+
+
+def segment_remove(name: str) -> None:
+    os.unlink(os.path.join("/dev/shm", name))
+
+
 _CORPUS_CACHE: dict = {}
 
 
@@ -259,6 +315,7 @@ class Arena:
         if shared:
             from multiprocess import shared_memory
 
+            _shm_space_check(lay.total)
             self.name = f"{SHM_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
             self.shm = shared_memory.SharedMemory(name=self.name, create=True, size=lay.total)
             buf = self.shm.buf

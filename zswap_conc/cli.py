@@ -229,14 +229,26 @@ def _oversub_warning(cpus: int, cores: int) -> str:
 def cmd_run(ns: argparse.Namespace) -> int:
     from zswap_conc.config import oversubscribed
     from zswap_conc.results import LOCK_STAT_COLUMNS, dump
-    from zswap_conc.runner import integrity_ok, run
+    from zswap_conc.runner import Interrupted, WorkerDied, integrity_ok, run
 
     if ns.sort not in LOCK_STAT_COLUMNS:
         raise ConfigError(f"--sort: unknown column {ns.sort!r}; accepted: {', '.join(LOCK_STAT_COLUMNS)}")
     cfg = validate(_config_from(ns))
+    if ns.out:
+        _writable_file(ns.out, "--out")
+    _stale_notice()
     if oversubscribed(cfg.cpus):
         print(_oversub_warning(cfg.cpus, len(os.sched_getaffinity(0))), file=sys.stderr)
-    rec = run(cfg)
+    try:
+        rec = run(cfg)
+    except (WorkerDied, Interrupted) as e:
+        if e.partial is not None:  # keep the samples taken so far
+            path = ns.out or time.strftime("zswap-results/run-%Y%m%d-%H%M%S-incomplete.json")
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            dump(e.partial, path)
+            e.args = (f"{e.args[0]}; {len(e.partial['samples'])} per-second samples kept in {path} "
+                      f"(marked incomplete)",)
+        raise
     if ns.out:
         dump(rec, ns.out)
     if ns.json:
@@ -311,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--variant", default="none")
     rp.add_argument("--strategy", default="per-swaptype")
     rp.set_defaults(func=cmd_replay)
+    cl = sub.add_parser("clean", help="list (and with --yes remove) shared memory left by dead runs")
+    cl.add_argument("--yes", action="store_true", help="remove them")
+    cl.set_defaults(func=cmd_clean)
     cp = sub.add_parser("compare", help="compare two results files point by point")
     cp.add_argument("a")
     cp.add_argument("b")
@@ -459,6 +474,46 @@ def cmd_replay(ns: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def cmd_clean(ns: argparse.Namespace) -> int:
+    from zswap_conc.arena import segment_remove, segments_stale
+
+    stale = segments_stale()
+    if not stale:
+        print("no shared-memory segments left by dead runs")
+        return 0
+    for name, pid, size in stale:
+        if ns.yes:
+            segment_remove(name)
+        print(f"{'removed' if ns.yes else 'stale'}: /dev/shm/{name} ({size >> 20} MiB, run by pid {pid}, gone)")
+    if not ns.yes:
+        print("run 'zswap-conc clean --yes' to remove them")
+    return 0
+
+
+def _writable_file(path: str, flag: str) -> None:
+    """Prove before any work that a results file can be written where asked."""
+    folder = os.path.dirname(os.path.abspath(path))
+    probe = os.path.join(folder, f".zswap-probe.{os.getpid()}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(probe, "w"):
+            pass
+        os.unlink(probe)
+    except OSError as e:
+        raise ConfigError(
+            f"{flag}: cannot write {path} ({e.strerror}); accepted: a path in a writable folder") from None
+
+
+def _stale_notice() -> None:
+    from zswap_conc.arena import segments_stale
+
+    stale = segments_stale()
+    if stale:
+        mib = sum(s for _, _, s in stale) >> 20
+        print(f"note: {len(stale)} shared-memory segment(s) ({mib} MiB) were left by dead runs; "
+              f"'zswap-conc clean --yes' removes them", file=sys.stderr)
+
+
 def cmd_plot(ns: argparse.Namespace) -> int:
     from zswap_conc.plot import plot_files
 
@@ -482,9 +537,12 @@ def cmd_compare(ns: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from zswap_conc import CACHE_NOTE
     from zswap_conc.results import ResultsError
     from zswap_conc.runner import Interrupted, WorkerDied
 
+    if CACHE_NOTE:
+        print(CACHE_NOTE, file=sys.stderr)
     parser = build_parser()
     try:
         ns = parser.parse_args(argv)
@@ -502,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zswap-conc: error: {e}; the run was stopped and its shared memory removed", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as e:
-        sig = e.signame if isinstance(e, Interrupted) else "SIGINT"
-        print(f"zswap-conc: interrupted by {sig}; workers stopped, shared memory removed", file=sys.stderr)
+        print(f"zswap-conc: {e if isinstance(e, Interrupted) else 'interrupted by SIGINT'}; workers stopped, "
+              f"shared memory removed", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

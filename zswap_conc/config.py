@@ -147,15 +147,43 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> Config:
+        """Build from plain data (an experiment file, a results file), checking every type."""
         d = dict(d)
-        pages = PageMix(**d.pop("pages", {}))
-        if "mix" in d:
-            d["mix"] = tuple(d["mix"])
-        known = {f.name for f in dataclasses.fields(cls)}
+        pages = d.pop("pages", {})
+        if not isinstance(pages, dict):
+            raise ConfigError("config: 'pages' must be a table of zero/same/incompressible percentages")
+        defaults = cls()
+        known = {f.name for f in dataclasses.fields(cls)} - {"pages"}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(known))}")
-        return cls(pages=pages, **d)
+        for k, v in d.items():
+            _type_check(f"config.{k}", v, getattr(defaults, k))
+        for k, v in pages.items():
+            if k not in ("zero", "same", "incompressible"):
+                raise ConfigError(f"config.pages: unknown setting {k!r}; accepted: zero, same, incompressible")
+            _type_check(f"config.pages.{k}", v, 0.0)
+        if "mix" in d:
+            d["mix"] = tuple(d["mix"])
+        return cls(pages=PageMix(**pages), **d)
+
+
+def _type_check(name: str, value, default) -> None:
+    want = type(default)
+    if want is bool:
+        ok = isinstance(value, bool)
+    elif want is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif want is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    elif want is tuple:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(x, int) and not isinstance(x, bool) for x in value)
+    else:
+        ok = isinstance(value, want)
+    if not ok:
+        kind = {bool: "true or false", int: "an integer", float: "a number", tuple: "a list of integers",
+                str: "a string"}.get(want, want.__name__)
+        raise ConfigError(f"{name}: {value!r} has the wrong type; accepted: {kind}")
 
 
 def _need(cond: bool, msg: str) -> None:

@@ -11,9 +11,12 @@ from numba import njit
 
 from zswap_conc.arena import (
     CS_DEPTH,
+    CS_HB_SEEN,
+    CS_HB_TIME,
     CS_SHRINK_POOL,
     CTL_FINISHED,
     CTL_GO,
+    CTL_HEARTBEAT,
     CTL_PHASE,
     CTL_READY,
     CTL_STOP,
@@ -22,9 +25,27 @@ from zswap_conc.arena import (
 )
 from zswap_conc.jit import HOT
 from zswap_conc.ops import BLOCKED, C_OPS, C_SHRINK_RUNS, C_SLOT_BUSY, DONE, op_begin, op_begin_writeback, op_step
-from zswap_conc.params import P_NPOOLS, P_WRITEBACK
-from zswap_conc.sync import atomic_cas, cpu_relax, fetch_add, load_acquire, store_release
+from zswap_conc.params import P_NPOOLS, P_WATCHDOG_CYCLES, P_WRITEBACK
+from zswap_conc.sync import atomic_cas, cpu_relax, cycles, fetch_add, load_acquire, store_release
 from zswap_conc.workload import slot_release, workload_next
+
+ORPHANED = -1  # cpu_run's result when the parent stopped beating
+
+
+@njit(**HOT)
+def _parent_alive(a, cpu) -> bool:
+    """will-it-scale's watchdog: False once the parent's heartbeat has not moved for
+    P_WATCHDOG_CYCLES (the parent was killed and can no longer set the stop flag)."""
+    limit = a.params[P_WATCHDOG_CYCLES]
+    if limit == 0:
+        return True
+    hb = load_acquire(a.ctl[0], CTL_HEARTBEAT)
+    now = cycles()
+    if hb != a.cpu_state[cpu, CS_HB_SEEN] or a.cpu_state[cpu, CS_HB_TIME] == 0:
+        a.cpu_state[cpu, CS_HB_SEEN] = hb
+        a.cpu_state[cpu, CS_HB_TIME] = now
+        return True
+    return now - a.cpu_state[cpu, CS_HB_TIME] < limit
 
 
 @njit(**HOT)
@@ -50,6 +71,8 @@ def cpu_run(a, cpu, max_ops) -> int:
     while load_acquire(ctl, CTL_GO) == 0:  # the start barrier
         if load_acquire(ctl, CTL_STOP) != 0:
             return 0
+        if not _parent_alive(a, cpu):
+            return ORPHANED
         cpu_relax()
     done = 0
     deferred = a.params[P_WRITEBACK] == WRITEBACK_DEFERRED
@@ -71,6 +94,8 @@ def cpu_run(a, cpu, max_ops) -> int:
         slot_release(a, slot)
         a.cnt[phase, cpu, C_OPS] += 1
         done += 1
+        if (done & 1023) == 0 and not _parent_alive(a, cpu):
+            return ORPHANED
         if max_ops > 0 and done >= max_ops:
             fetch_add(a.ctl[1], CTL_FINISHED, 1)
             break

@@ -137,6 +137,26 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
     if unknown:
         raise ConfigError(f"--config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(SWEEP_KEYS))}")
     s.update({k: v for k, v in flags.items() if v is not None})
+    for key, kinds in (("repeats", (int,)), ("duration", (int, float)), ("warmup", (int, float)),
+                       ("swap_types", (int,)), ("oversubscribe", (bool,)), ("workload", (str,)),
+                       ("compressor", (str,)), ("strategies", (str, list)), ("cpus", (str, int, list)),
+                       ("out", (str,))):
+        v = s.get(key)
+        if v is None:
+            continue
+        bad = not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds) or \
+            (isinstance(v, float) and v != v) or \
+            (isinstance(v, list) and not all(isinstance(x, (int if key == "cpus" else str)) and
+                                             not isinstance(x, bool) for x in v))
+        if bad:
+            raise ConfigError(f"--config: setting {key!r} = {v!r} has the wrong type; accepted: "
+                              f"{' or '.join(k.__name__ for k in kinds)}")
+    if "duration" in s and not 0 < s["duration"] <= 86400:
+        raise ConfigError(f"--duration: {s['duration']} is out of range; accepted: seconds > 0 (up to 86400)")
+    if "warmup" in s and not 0 <= s["warmup"] <= 3600:
+        raise ConfigError(f"--warmup: {s['warmup']} is out of range; accepted: 0..3600 seconds")
+    if "swap_types" in s and not 1 <= s["swap_types"] <= 32:
+        raise ConfigError(f"--swap-types: {s['swap_types']} is out of range; accepted: 1..32")
     base_over = dict(s.get("config", {}) or {})
     if not isinstance(base_over, dict):
         raise ConfigError("--config: [config] must be a table of run settings")

@@ -145,7 +145,6 @@ F_FRAME = 19  # writeback (pageframe LRU): the frame being emptied
 F_WB_COUNT = 20  # writeback: pages written back by this operation
 F_LIMIT = 21  # store: found the pool at its limit
 F_RESTORED = 22  # writeback: the victim went through a re-entered store
-FRAME_WIDTH_USED = 23
 
 RES_OK = 0
 RES_MISS = 1  # load / invalidate found no entry
@@ -253,7 +252,7 @@ COUNTER_NAMES = (
     "load_device", "device_writes", "device_reads", "pool_limit_hit", "written_back_pages",
     "reject_reclaim_fail", "writeback_restores", "writeback_no_progress", "writeback_overflow",
     "writeback_denied", "writeback_recheck_abort", "writeback_slot_busy", "writeback_frames_freed",
-    "lru_inversions", "shrinker_runs", "_37", "_38", "_39",
+    "lru_inversions", "shrinker_runs", "_37", "_38", "_39",  # 37..39 unused: "_" names are not reported
     "depth_1", "depth_2", "depth_3", "depth_4", "depth_5", "depth_6", "depth_7", "depth_8",
 )  # fmt: skip
 

@@ -38,4 +38,5 @@ P_LRU = 30  # lru.LRU_POLICIES
 P_DEV_WRITE_CYCLES = 31  # swap device: cost of writing one page
 P_DEV_READ_CYCLES = 32  # swap device: cost of reading one page
 P_PROTOCOL = 33  # ops.PROTOCOL_*: the correct writeback protocol or a known-buggy one (race hunter)
+P_WATCHDOG_CYCLES = 34  # a worker exits when the parent's heartbeat is older than this (0: never)
 P_WIDTH = 40

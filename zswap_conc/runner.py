@@ -22,6 +22,7 @@ from zswap_conc import sync
 from zswap_conc.arena import (
     CTL_FINISHED,
     CTL_GO,
+    CTL_HEARTBEAT,
     CTL_PHASE,
     CTL_READY,
     CTL_STOP,
@@ -42,16 +43,20 @@ from zswap_conc.ops import (
     C_STORES,
     COUNTER_NAMES,
 )
+from zswap_conc.params import P_WATCHDOG_CYCLES
 from zswap_conc.results import FORMAT_VERSION, SCHEMA, loadavg, lock_stat_rows, machine_meta
 
 POLL_S = 0.02  # how often the parent looks for dead workers
 BARRIER_TIMEOUT_S = 60.0  # workers that never reach the start barrier
 JOIN_TIMEOUT_S = 5.0  # workers that do not return after the stop flag (a lock holder died)
+WATCHDOG_S = 3.0  # workers of a parent silent this long exit by themselves
 INJECT_ENV = "ZSWAP_CONC_INJECT"  # fault injection for tests: "raise@cpu=N"
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended before it was told to stop."""
+    """A worker process ended before it was told to stop; ``partial`` holds what was measured."""
+
+    partial: dict | None = None
 
 
 class Interrupted(Exception):
@@ -96,7 +101,7 @@ def warm_up() -> float:
 
 
 def _worker(arena: Arena, cpu: int, core: int | None) -> None:
-    from zswap_conc.cpu import cpu_run
+    from zswap_conc.cpu import ORPHANED, cpu_run
 
     # the parent coordinates Ctrl-C: a worker stops through the stop flag, never mid-operation
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -110,7 +115,10 @@ def _worker(arena: Arena, cpu: int, core: int | None) -> None:
         inject = os.environ.get(INJECT_ENV, "")
         if inject == f"raise@cpu={cpu}":
             raise RuntimeError(f"injected fault in worker for cpu {cpu}")
-        cpu_run(arena.v, cpu, arena.cfg.ops_per_cpu)
+        if cpu_run(arena.v, cpu, arena.cfg.ops_per_cpu) == ORPHANED:
+            print(f"zswap-conc: worker for cpu {cpu}: the parent stopped (no heartbeat for {WATCHDOG_S:g}s); "
+                  f"exiting", file=sys.stderr, flush=True)
+            os._exit(4)
     except Exception as e:  # one line for the user; the parent reports the exit status
         print(f"zswap-conc: worker for cpu {cpu}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         os._exit(1)
@@ -121,6 +129,8 @@ class _Workers:
         import multiprocess
 
         ctx = multiprocess.get_context("fork")
+        self.ctl = arena.v.ctl
+        arena.v.params[P_WATCHDOG_CYCLES] = int(WATCHDOG_S * 1e9 * arena.cycles_per_ns)
         cores = sorted(os.sched_getaffinity(0))
         self.pinned = cfg.pin and cfg.cpus <= len(cores)
         self.procs = []
@@ -131,6 +141,9 @@ class _Workers:
             pr = ctx.Process(target=_worker, args=(arena, cpu, core), name=f"zswap-cpu{cpu}", daemon=True)
             pr.start()
             self.procs.append(pr)
+
+    def heartbeat(self) -> None:
+        self.ctl[0, CTL_HEARTBEAT] += 1
 
     def dead(self, clean_exit_ok: bool = False) -> tuple[int, int] | None:
         """The first worker that has exited (a clean exit counts only if it was not expected)."""
@@ -160,6 +173,7 @@ def sync_stop(ctl: np.ndarray) -> None:
 
 
 def _sleep_watch(workers: _Workers, until: float) -> None:
+    workers.heartbeat()
     while True:
         now = time.perf_counter()
         if now >= until:
@@ -168,6 +182,7 @@ def _sleep_watch(workers: _Workers, until: float) -> None:
         if d is not None:
             raise WorkerDied(f"worker for cpu {d[0]} {_describe_exit(d[1])}")
         time.sleep(min(POLL_S, until - now))
+        workers.heartbeat()
 
 
 def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) -> dict:
@@ -228,11 +243,28 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) ->
                 if workers is not None:
                     workers.stop(a.ctl)
                 if isinstance(e, KeyboardInterrupt):
-                    raise Interrupted("SIGINT") from None
+                    e = Interrupted("SIGINT")
+                if isinstance(e, (Interrupted, WorkerDied)):
+                    e.partial = _partial_record(cfg, meta, samples, str(e))
+                    raise e from None
                 raise
             return _finish(arena, cfg, meta, workers, samples, t1 - t0)
     finally:
         signal.signal(signal.SIGTERM, old_term)
+
+
+def _partial_record(cfg: Config, meta: dict, samples: list, reason: str) -> dict:
+    """What a run that ended early had measured: its per-second samples, marked incomplete."""
+    return {
+        "schema": SCHEMA,
+        "format_version": FORMAT_VERSION,
+        "kind": "run",
+        "complete": False,
+        "stopped_by": reason,
+        "meta": meta,
+        "config": cfg.to_dict(),
+        "samples": samples,
+    }
 
 
 def _finish(arena: Arena, cfg: Config, meta: dict, workers: _Workers, samples: list, seconds: float) -> dict:
@@ -251,6 +283,7 @@ def _run_fixed_work(a, cfg: Config, workers: _Workers) -> tuple[float, float]:
     t0 = time.perf_counter()
     a.ctl[0, CTL_GO] = 1
     while a.ctl[1, CTL_FINISHED] < cfg.cpus:
+        workers.heartbeat()
         d = workers.dead(clean_exit_ok=True)
         if d is not None:
             raise WorkerDied(f"worker for cpu {d[0]} {_describe_exit(d[1])}")
@@ -289,7 +322,7 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
     cpu_ns = cfg.cpus * seconds * 1e9
     acq = sum(r["acquisitions"] for r in lock_rows)
     con = sum(r["contentions"] for r in lock_rows)
-    counters = {name: int(total[i]) for i, name in enumerate(COUNTER_NAMES)}
+    counters = {name: int(total[i]) for i, name in enumerate(COUNTER_NAMES) if not name.startswith("_")}
     frames = int(v[V_FRAMES])
     stored = int(v[V_STORED])
     same = int(v[V_SAME_FILLED])
