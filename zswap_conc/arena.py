@@ -89,8 +89,10 @@ CTL_GO = 0  # the start barrier: workers spin until it is 1
 CTL_STOP = 1  # workers finish their operation and return once it is 1
 CTL_PHASE = 2  # which counters the next operation adds to
 CTL_HEARTBEAT = 3  # bumped by the parent every poll: workers of a dead parent notice it stop
+CTL_PAUSE = 4  # soak: workers park at their next operation boundary while it is 1
 CTL_READY = 0  # (row 1) workers that reached the barrier
 CTL_FINISHED = 1  # (row 1) workers that completed a fixed-work budget
+CTL_PAUSED = 2  # (row 1) workers parked for a soak verification
 # ctl[2, :] is the pool's global state, written with atomics by every CPU
 G_FRAMES_USED = 0  # frames in use over all pools: is the pool at its limit?
 G_SHRINK = 1  # deferred writeback: 0 idle, 1 queued by a store, 2 a CPU is shrinking

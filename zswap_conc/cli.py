@@ -271,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="also write the run record to this JSON file")
     r.add_argument("--sort", default="waittime-total", help="lock_stat column to sort by (default waittime-total)")
     r.set_defaults(func=cmd_run)
+    so = sub.add_parser("soak", help="a long mixed run under writeback pressure, verified every second")
+    _add_config_flags(so)
+    so.add_argument("--out", help="soak record (default zswap-results/soak-<time>.json)")
+    so.set_defaults(func=cmd_soak)
     sw = sub.add_parser("sweep", help="contention curves: every strategy at 1..ncores CPUs (the main job)")
     sw.add_argument("--config", help="experiment TOML file holding any of these settings (flags win)")
     sw.add_argument("--strategies", help="comma list of STRATEGY[:SWAPTYPES][@WRITEBACK] "
@@ -333,6 +337,43 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--json", action="store_true", help="print the comparison as JSON")
     cp.set_defaults(func=cmd_compare)
     return p
+
+
+def cmd_soak(ns: argparse.Namespace) -> int:
+    from zswap_conc.results import dump
+    from zswap_conc.runner import run
+
+    if ns.duration is None:
+        ns.duration = 600.0
+    if not ns.max_pool_frames and not ns.max_pool_percent:
+        ns.max_pool_frames = 256  # writeback pressure: the point of a soak
+    cfg = validate(_config_from(ns))
+    out = ns.out or time.strftime("zswap-results/soak-%Y%m%d-%H%M%S.json")
+    _writable_file(out, "--out")
+    _stale_notice()
+    print(f"zswap-conc soak: {cfg.cpus} CPUs, writeback {cfg.writeback}, lru {cfg.lru}, pool limit "
+          f"{cfg.pool_limit_frames} frames, {cfg.duration:g}s, verifying the whole pool every second", file=sys.stderr)
+
+    def progress(t: float, ops_s: float) -> None:
+        if int(t) % 60 == 0 or t >= cfg.duration - 1:
+            print(f"  t={t:6.0f}s  {ops_s:12,.0f} ops/s", file=sys.stderr, flush=True)
+
+    rec = run(cfg, on_sample=progress, verify_every=1.0)
+    dump(rec, out)
+    s = rec["soak"]
+    ops = rec["counters"]["ops"]
+    print(f"soak: {ops:,} operations in {rec['seconds']:.0f}s ({rec['throughput']['ops_s']:,.0f} ops/s); "
+          f"{s['verifications']} verifications of {s['entries_verified']:,} entries; mismatches {s['mismatches']}; "
+          f"leaks {s['leaks']}; final check: {rec['integrity']['verified']} live + "
+          f"{rec['integrity']['device_verified']} on device verified, "
+          f"{rec['integrity']['mismatches'] + rec['integrity']['load_mismatches']} mismatches")
+    w = rec["writeback"]
+    print(f"writeback {cfg.writeback}: {w['written_back_pages']:,} pages written back, {w['pool_limit_hit']:,} limit "
+          f"hits, max depth {w['max_depth']}; throughput drift first->last tenth {s['drift']:+.1%}; wrote {out}")
+    ok = s["mismatches"] == 0 and s["leaks"] == 0 and not s["failed_checks"]
+    from zswap_conc.runner import integrity_ok
+
+    return 0 if ok and integrity_ok(rec) else EXIT_FAILED
 
 
 def cmd_sweep(ns: argparse.Namespace) -> int:

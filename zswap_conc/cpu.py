@@ -17,6 +17,8 @@ from zswap_conc.arena import (
     CTL_FINISHED,
     CTL_GO,
     CTL_HEARTBEAT,
+    CTL_PAUSE,
+    CTL_PAUSED,
     CTL_PHASE,
     CTL_READY,
     CTL_STOP,
@@ -77,6 +79,13 @@ def cpu_run(a, cpu, max_ops) -> int:
     done = 0
     deferred = a.params[P_WRITEBACK] == WRITEBACK_DEFERRED
     while load_acquire(ctl, CTL_STOP) == 0:
+        if load_acquire(ctl, CTL_PAUSE) != 0:  # park, no operation in flight, for a verification
+            fetch_add(a.ctl[1], CTL_PAUSED, 1)
+            while load_acquire(ctl, CTL_PAUSE) != 0 and load_acquire(ctl, CTL_STOP) == 0:
+                if not _parent_alive(a, cpu):
+                    return ORPHANED
+                cpu_relax()
+            continue
         phase = load_acquire(ctl, CTL_PHASE)
         if deferred and load_acquire(a.ctl[2], G_SHRINK) == 1 and atomic_cas(a.ctl[2], G_SHRINK, 1, 2) == 1:
             # shrink work was queued by a store that found the pool full: this CPU runs it

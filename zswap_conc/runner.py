@@ -23,6 +23,8 @@ from zswap_conc.arena import (
     CTL_FINISHED,
     CTL_GO,
     CTL_HEARTBEAT,
+    CTL_PAUSE,
+    CTL_PAUSED,
     CTL_PHASE,
     CTL_READY,
     CTL_STOP,
@@ -185,8 +187,11 @@ def _sleep_watch(workers: _Workers, until: float) -> None:
         workers.heartbeat()
 
 
-def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) -> dict:
-    """Run one configuration in real mode and return its record (see ``results``)."""
+def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, verify_every: float = 0.0) -> dict:
+    """Run one configuration in real mode and return its record (see ``results``).
+
+    ``verify_every`` > 0 (the soak): at each per-second sample the workers park at an operation
+    boundary and the whole arena is verified; the record then carries ``soak`` figures."""
     compile_s = warm_up()
     rate = sync.cycles_per_ns()
     meta = machine_meta()
@@ -204,6 +209,7 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) ->
     signal.signal(signal.SIGTERM, _on_term)
     workers = None
     samples: list[dict] = []
+    checks: list[dict] = []
     try:
         with Arena(cfg, shared=True, cycles_per_ns=rate) as arena:
             a = arena.v
@@ -234,6 +240,8 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) ->
                         samples.append({"t": round(now - t0, 3), "ops_s": [round(float(x), 1) for x in per]})
                         if on_sample is not None:
                             on_sample(now - t0, float(per.sum()))
+                        if verify_every > 0:
+                            checks.append(_pause_verify(a, cfg, workers, now - t0))
                     last_t, last = now, ops
                     if now >= end:
                         break
@@ -248,9 +256,65 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None) ->
                     e.partial = _partial_record(cfg, meta, samples, str(e))
                     raise e from None
                 raise
-            return _finish(arena, cfg, meta, workers, samples, t1 - t0)
+            rec = _finish(arena, cfg, meta, workers, samples, t1 - t0)
+            if verify_every > 0:
+                rec["soak"] = _soak_figures(samples, checks)
+            return rec
     finally:
         signal.signal(signal.SIGTERM, old_term)
+
+
+def _pause_verify(a, cfg: Config, workers: _Workers, t: float) -> dict:
+    """Park every worker at an operation boundary, verify the whole arena, resume."""
+    from zswap_conc.verify import (
+        V_ACCOUNTING,
+        V_DEVICE_VERIFIED,
+        V_LEAKED,
+        V_LRU_ERROR,
+        V_MISMATCHES,
+        V_POOL_ERROR,
+        V_TREE_ERROR,
+        V_VERIFIED,
+        arena_verify,
+    )
+
+    a.ctl[1, CTL_PAUSED] = 0
+    a.ctl[0, CTL_PAUSE] = 1
+    deadline = time.perf_counter() + 5.0
+    try:
+        while a.ctl[1, CTL_PAUSED] < cfg.cpus:
+            workers.heartbeat()
+            d = workers.dead()
+            if d is not None:
+                raise WorkerDied(f"worker for cpu {d[0]} {_describe_exit(d[1])}")
+            if time.perf_counter() > deadline:
+                raise WorkerDied("workers did not park for verification within 5 s")
+            time.sleep(0.0002)
+        v = arena_verify(a, 0)
+    finally:
+        a.ctl[0, CTL_PAUSE] = 0
+    return {"t": round(t, 3), "verified": int(v[V_VERIFIED]), "device_verified": int(v[V_DEVICE_VERIFIED]),
+            "mismatches": int(v[V_MISMATCHES]), "leaked": int(v[V_LEAKED]), "accounting_ok": not v[V_ACCOUNTING],
+            "tree_error": int(v[V_TREE_ERROR]), "pool_error": int(v[V_POOL_ERROR]), "lru_error": int(v[V_LRU_ERROR])}
+
+
+def _soak_figures(samples: list, checks: list) -> dict:
+    rates = [sum(s["ops_s"]) for s in samples]
+    k = max(1, len(rates) // 10)
+    first, last = sum(rates[:k]) / k, sum(rates[-k:]) / k
+    bad = [c for c in checks if c["mismatches"] or c["leaked"] or not c["accounting_ok"] or c["tree_error"]
+           or c["pool_error"] or c["lru_error"]]
+    return {
+        "verifications": len(checks),
+        "entries_verified": sum(c["verified"] + c["device_verified"] for c in checks),
+        "mismatches": sum(c["mismatches"] for c in checks),
+        "leaks": sum(c["leaked"] for c in checks) + sum(not c["accounting_ok"] for c in checks),
+        "failed_checks": bad[:20],
+        "throughput_first_tenth": round(first, 1),
+        "throughput_last_tenth": round(last, 1),
+        "drift": round(last / first - 1, 4) if first else 0.0,
+        "checks": checks,
+    }
 
 
 def _partial_record(cfg: Config, meta: dict, samples: list, reason: str) -> dict:

@@ -115,3 +115,15 @@ def test_not_enough_shared_memory_is_refused_before_any_work(no_shm_leak):
         assert r.returncode == 2 and "--pool-size" in r.stderr
         return
     assert r.returncode == 2 and "/dev/shm has" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_soak_verifies_every_second_under_writeback_pressure(tmp_path, no_shm_leak):
+    out = tmp_path / "soak.json"
+    r = subprocess.run(CLI + ["soak", "--duration", "3", "--writeback", "deferred", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(out.read_text())
+    s = rec["soak"]
+    assert s["verifications"] >= 2 and s["entries_verified"] > 100
+    assert s["mismatches"] == 0 and s["leaks"] == 0 and not s["failed_checks"]
+    assert rec["writeback"]["pool_limit_hit"] > 0 and "mismatches 0; leaks 0" in r.stdout
