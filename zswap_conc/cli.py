@@ -577,6 +577,11 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(message: object) -> str:
+    """User text echoed in an error (a flag value, a file name) must not break the one-line rule."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
 def main(argv: list[str] | None = None) -> int:
     from zswap_conc import CACHE_NOTE
     from zswap_conc.results import ResultsError
@@ -592,13 +597,13 @@ def main(argv: list[str] | None = None) -> int:
                 sorted(parser._subparsers._group_actions[0].choices)))  # type: ignore[union-attr]
         return ns.func(ns)
     except UsageError as e:
-        print(f"zswap-conc: error: {e}", file=sys.stderr)
+        print(f"zswap-conc: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except (ConfigError, ResultsError) as e:
-        print(f"zswap-conc: error: {e}", file=sys.stderr)
+        print(f"zswap-conc: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except WorkerDied as e:
-        print(f"zswap-conc: error: {e}; the run was stopped and its shared memory removed", file=sys.stderr)
+        print(f"zswap-conc: error: {_one_line(e)}; the run was stopped and its shared memory removed", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as e:
         print(f"zswap-conc: {e if isinstance(e, Interrupted) else 'interrupted by SIGINT'}; workers stopped, "

@@ -42,15 +42,6 @@ CHECK_COUNT = -6  # R_COUNT differs from the nodes reachable
 CHECK_CYCLE = -7  # more nodes reachable than exist
 
 
-def tree_key(swap_type: int, offset: int) -> int:
-    return (swap_type << 40) | offset
-
-
-@njit(**HOT, inline="always")
-def key_of(swap_type, offset):
-    return (swap_type << 40) | offset
-
-
 @njit(**HOT)
 def tree_search(roots, nodes, t, key) -> int:
     """The node holding ``key`` in tree ``t``, or NIL."""

@@ -55,6 +55,9 @@ WATCHDOG_S = 3.0  # workers of a parent silent this long exit by themselves
 INJECT_ENV = "ZSWAP_CONC_INJECT"  # fault injection for tests: "raise@cpu=N"
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended before it was told to stop; ``partial`` holds what was measured."""
 
@@ -108,6 +111,7 @@ def _worker(arena: Arena, cpu: int, core: int | None) -> None:
     # the parent coordinates Ctrl-C: a worker stops through the stop flag, never mid-operation
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent around fork
     if core is not None:
         try:
             os.sched_setaffinity(0, {core})
@@ -138,11 +142,17 @@ class _Workers:
         self.procs = []
         sys.stdout.flush()
         sys.stderr.flush()
-        for cpu in range(cfg.cpus):
-            core = cores[cpu] if self.pinned else None
-            pr = ctx.Process(target=_worker, args=(arena, cpu, core), name=f"zswap-cpu{cpu}", daemon=True)
-            pr.start()
-            self.procs.append(pr)
+        # a signal landing inside fork's at-fork hooks is swallowed ("Exception ignored"); hold
+        # SIGINT/SIGTERM until every worker exists, then let them through as usual
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for cpu in range(cfg.cpus):
+                core = cores[cpu] if self.pinned else None
+                pr = ctx.Process(target=_worker, args=(arena, cpu, core), name=f"zswap-cpu{cpu}", daemon=True)
+                pr.start()
+                self.procs.append(pr)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def heartbeat(self) -> None:
         self.ctl[0, CTL_HEARTBEAT] += 1
@@ -157,7 +167,7 @@ class _Workers:
 
     def stop(self, ctl: np.ndarray) -> list[int]:
         """Set the stop flag, wait, and kill what does not return; the cpus that had to be killed."""
-        sync_stop(ctl)
+        ctl[0, CTL_STOP] = 1
         deadline = time.monotonic() + JOIN_TIMEOUT_S
         for pr in self.procs:
             pr.join(max(0.0, deadline - time.monotonic()))
@@ -168,10 +178,6 @@ class _Workers:
                 pr.kill()
                 pr.join(2.0)
         return killed
-
-
-def sync_stop(ctl: np.ndarray) -> None:
-    ctl[0, CTL_STOP] = 1
 
 
 def _sleep_watch(workers: _Workers, until: float) -> None:

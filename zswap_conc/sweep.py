@@ -22,7 +22,6 @@ from zswap_conc.runner import Interrupted, WorkerDied, integrity_ok, run
 
 RUN_FIELDS = ("seconds", "throughput", "samples", "mix", "counters", "zswap", "lock_stat", "contention",
               "integrity", "writeback")
-FILES = ("sweep.json", "sweep.csv", "contention.png", "contention.svg", "lockstat.txt")
 
 
 def out_dir_prepare(path: str | None) -> Path:

@@ -51,7 +51,7 @@ def _start_run(*extra):
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and (not (shm_entries() - before) or len(_children(p.pid)) < 2):
         time.sleep(0.05)
-    time.sleep(1.5)  # into the measured window: some per-second samples exist
+    time.sleep(2.5)  # warm-up (0.5 s), then at least one per-second sample
     return p, before
 
 
