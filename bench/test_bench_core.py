@@ -14,7 +14,7 @@ from zswap_conc.arena import corpus_get
 from zswap_conc.compress import compress, decompress
 from zswap_conc.cpu import cpu_run
 from zswap_conc.index import N_KEY, NIL, R_ROOT, R_WIDTH, tree_erase, tree_insert, tree_search
-from zswap_conc.ops import C_COMPRESS_CYCLES, C_OPS
+from zswap_conc.ops.counters import C_COMPRESS_CYCLES, C_OPS
 
 LOCK_LOOPS = 1_000_000
 TREE_N = 1_000_000

@@ -13,8 +13,8 @@ import pytest
 
 from zswap_conc.arena import CS_DEPTH, CTL_GO, SL_BUSY, SL_KEY, Arena
 from zswap_conc.config import Config, validate
-from zswap_conc.ops import (
-    C_WRITTEN_BACK,
+from zswap_conc.ops.counters import C_WRITTEN_BACK
+from zswap_conc.ops.frame import (
     DONE,
     F_RESULT,
     OP_INVALIDATE,
@@ -25,8 +25,8 @@ from zswap_conc.ops import (
     RES_OK,
     RES_REJECTED,
     op_begin,
-    op_step,
 )
+from zswap_conc.ops.step import op_step
 from zswap_conc.pages import page_build
 from zswap_conc.strategies import STRATEGIES
 from zswap_conc.verify import (

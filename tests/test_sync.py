@@ -71,7 +71,7 @@ def test_lock_stat_counts_contention_and_bounces(kind):
     assert step(locks, pend, held, lstat, k, 1, 0, 0)  # cpu0 takes it: no bounce (first use)
     assert not step(locks, pend, held, lstat, k, 1, 0, 1)  # cpu1 must wait
     assert not step(locks, pend, held, lstat, k, 1, 0, 1)
-    assert sync.lock_is_held_by(locks, 0, 0)
+    assert locks[0, sync.LK_OWNER] == 1  # held by cpu0
     sync.spin_unlock(locks, held, lstat, k, 1, 0, 0)
     assert step(locks, pend, held, lstat, k, 1, 0, 1)  # contended, last taken by cpu0: bounce
     sync.spin_unlock(locks, held, lstat, k, 1, 0, 1)

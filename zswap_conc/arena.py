@@ -14,7 +14,7 @@ LOCKING (who may write what; see also sync, index, pool and ops):
                                           (READY, atomically)
   locks, pend, held, lstat                sync.py
   roots, nodes[:, tree columns]           the tree's tree_lock (index.py)
-  nodes[:, entry columns]                 ops.py: the slot's busy bit, or the tree_lock for REFCOUNT
+  nodes[:, entry columns]                 ops/entry.py: the slot's busy bit, or the tree_lock for REFCOUNT
   pool_*, frame_*, obj_owner, nodes[:, LRU columns]
                                           the pool's pool_lock (pool/, lru.py)
   slots, device[slot]                     the slot's busy bit (SL_BUSY itself: atomics); a
@@ -67,6 +67,7 @@ from zswap_conc.params import (
     P_WS_SLOTS,
     P_ZSTD_LEVEL,
 )
+from zswap_conc.swap_entry import swp_entry
 
 SHM_PREFIX = "zswap_conc_"
 
@@ -101,7 +102,7 @@ G_SHRINK = 1  # deferred writeback: 0 idle, 1 queued by a store, 2 a CPU is shri
 SL_BUSY = 0  # cpu + 1 of the CPU operating on the slot, 0 if idle (the kernel's page lock)
 SL_VERSION = 1  # version of the newest data stored to the slot
 SL_LIVE = 2  # 1 if the newest data is in the pool (the model loads are checked against)
-SL_KEY = 3  # (swap type << 40) | offset
+SL_KEY = 3  # its swap entry (swap_entry.py)
 SL_ON_DEVICE = 4  # 1 if the newest data is on the swap device (rejected or written back)
 SL_DENY = 5  # denial-map bit: a re-store of this slot must go to the device (zcache, 2012)
 SL_WIDTH = 8
@@ -118,7 +119,7 @@ CS_HB_TIME = 7  # cycle counter when it last changed
 CS_WIDTH = 16
 
 FRAME_DEPTH = 8  # operation frames per CPU (writeback recursion needs more than one)
-FRAME_WIDTH = 24  # ops.py uses columns 0..22 (F_*)
+FRAME_WIDTH = 24  # ops/frame.py uses columns 0..22 (F_*)
 CNT_WIDTH = 64
 CBUF_BYTES = 2 * PAGE_SIZE  # covers LZ4's and zstd's worst-case bound for one page
 
@@ -353,13 +354,20 @@ class Arena:
         v.corpus_clen[:] = clen
         v.clusters[:] = cluster_table(cfg)
         ci = np.arange(lay.ws) // CLUSTER_PAGES
-        v.slots[:, SL_KEY] = (v.clusters[ci, 0] << 40) | (v.clusters[ci, 1] + np.arange(lay.ws) % CLUSTER_PAGES)
+        v.slots[:, SL_KEY] = swp_entry.py_func(v.clusters[ci, 0], v.clusters[ci, 1] + np.arange(lay.ws) % CLUSTER_PAGES)
         rng = np.random.default_rng(cfg.seed)
         v.cpu_state[:, CS_RNG] = rng.integers(1, 2**62, lay.ncpus)
         if cfg.compressor == "zstd":
             self._zctx = compress.zstd_contexts_create(lay.ncpus)
             v.cpu_zctx[:, 0] = [c for c, _ in self._zctx]
             v.cpu_zctx[:, 1] = [d for _, d in self._zctx]
+
+    def snapshot(self) -> np.ndarray:
+        """A copy of a private arena's whole state (the race hunter starts every execution from one)."""
+        return self._private.copy()
+
+    def restore(self, snap: np.ndarray) -> None:
+        self._private[:] = snap
 
     def close(self) -> None:
         """Unlink the segment (parent only; a forked worker must not unlink the parent's run)."""

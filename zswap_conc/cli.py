@@ -583,7 +583,7 @@ def _one_line(message: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from zswap_conc import CACHE_NOTE
+    from zswap_conc.jit import CACHE_NOTE
     from zswap_conc.results import ResultsError
     from zswap_conc.runner import Interrupted, WorkerDied
 

@@ -26,7 +26,9 @@ from zswap_conc.arena import (
     WRITEBACK_DEFERRED,
 )
 from zswap_conc.jit import HOT
-from zswap_conc.ops import BLOCKED, C_OPS, C_SHRINK_RUNS, C_SLOT_BUSY, DONE, op_begin, op_begin_writeback, op_step
+from zswap_conc.ops.counters import C_OPS, C_SHRINK_RUNS, C_SLOT_BUSY
+from zswap_conc.ops.frame import BLOCKED, DONE, OP_WRITEBACK, op_begin, op_begin_writeback
+from zswap_conc.ops.step import op_step
 from zswap_conc.params import P_NPOOLS, P_WATCHDOG_CYCLES, P_WRITEBACK
 from zswap_conc.sync import atomic_cas, cpu_relax, cycles, fetch_add, load_acquire, store_release
 from zswap_conc.workload import slot_release, workload_next
@@ -51,9 +53,10 @@ def _parent_alive(a, cpu) -> bool:
 
 
 @njit(**HOT)
-def _run_to_done(a, cpu, op, phase, target):
-    """One operation, stepped until done (op -1: a writeback of pool ``target``)."""
-    if op < 0:
+def op_run(a, cpu, op, phase, target) -> None:
+    """One whole operation on ``cpu``, stepped until done, spinning while blocked: ``target`` is
+    the slot (the caller holds its busy bit), or for OP_WRITEBACK the pool written back from."""
+    if op == OP_WRITEBACK:
         op_begin_writeback(a, cpu, target, phase)
     else:
         op_begin(a, cpu, op, target, phase)
@@ -91,7 +94,7 @@ def cpu_run(a, cpu, max_ops) -> int:
             # shrink work was queued by a store that found the pool full: this CPU runs it
             pl = a.cpu_state[cpu, CS_SHRINK_POOL] % a.params[P_NPOOLS]
             a.cpu_state[cpu, CS_SHRINK_POOL] += 1
-            _run_to_done(a, cpu, -1, phase, pl)
+            op_run(a, cpu, OP_WRITEBACK, phase, pl)
             a.cnt[phase, cpu, C_SHRINK_RUNS] += 1
             store_release(a.ctl[2], G_SHRINK, 0)
             continue
@@ -99,7 +102,7 @@ def cpu_run(a, cpu, max_ops) -> int:
         if slot < 0:
             a.cnt[phase, cpu, C_SLOT_BUSY] += 1
             continue
-        _run_to_done(a, cpu, op, phase, slot)
+        op_run(a, cpu, op, phase, slot)
         slot_release(a, slot)
         a.cnt[phase, cpu, C_OPS] += 1
         done += 1

@@ -21,7 +21,7 @@ N_LEFT = 0  # left child or NIL
 N_RIGHT = 1  # right child or NIL
 N_PARENT = 2  # parent or NIL for the root
 N_COLOR = 3  # RED or BLACK
-N_KEY = 4  # search key: (swap type << 40) | offset
+N_KEY = 4  # search key: the swap entry (swap_entry.py)
 N_TREE_COLUMNS = 5
 
 RED = 0

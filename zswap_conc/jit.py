@@ -1,13 +1,77 @@
-"""Compilation flags for the measured path.
+"""Compilation of the measured path: numba's flags, its on-disk cache, and a memcpy intrinsic.
 
 ``HOT`` turns off numba's reference counting (NRT) for functions that only read and write arrays
 they are given.  With it on, every use of the arena's two dozen arrays costs an atomic increment
 and decrement each, about half a microsecond per step on the machines we measured: more than
 most steps' real work, and it would drown the locking we want to see.  Functions that allocate
 (the checkers, the verifier) keep NRT and plain ``cache=True``.
+
+``_nrt`` is a private numba option (tested up to the numba version ``pyproject.toml`` bounds).
+``tests/test_jit.py`` fails when it is not in effect: the compiled ``op_step`` must contain no
+reference-count call, and an empty step must cost nanoseconds.  If a numba release drops or
+renames it, the fallback is to compile every HOT function with ``inline="always"`` (numba-level
+inlining: the arena tuple is then never passed across a call, so there is nothing to count), at
+about 50 s more cold compile; keep ``cache=True``.
+
+Importing this module points numba's on-disk cache at a directory named after a hash of the
+package's sources, before any compiled function is declared (numba picks a function's cache when
+it is decorated).  numba checks only the timestamp of a cached function's *own* file, so a change
+in a callee in another module (or an upgrade that leaves old cache files behind) would otherwise
+run stale machine code.
 """
 
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from zswap_conc import __version__
+from zswap_conc.outputs import folder_problem
+
 HOT = {"cache": True, "_nrt": False}
+CACHE_ENV = "NUMBA_CACHE_DIR"
+
+
+def _source_hash() -> str:
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+CACHE_NOTE: str | None = None  # set when the cache is not where it should be; commands print it
+
+
+def _cache_dir_setup() -> str | None:
+    """Choose the numba cache directory; the user's NUMBA_CACHE_DIR wins if it is writable."""
+    global CACHE_NOTE
+    import numba
+
+    user = os.environ.get(CACHE_ENV)
+    if user and folder_problem(Path(user)) is None:
+        return user
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zswap-conc"
+    tag = f"numba-{_source_hash()}"
+    first = Path(user) if user else base / tag
+    for candidate in (base / tag, Path(tempfile.gettempdir()) / f"zswap-conc-{os.getuid()}" / tag):
+        if folder_problem(candidate) is None:
+            numba.config.CACHE_DIR = str(candidate)
+            os.environ[CACHE_ENV] = str(candidate)  # worker processes and subprocesses agree
+            if candidate != first:
+                CACHE_NOTE = f"note: numba cache {first} is not writable; using {candidate}"
+            return str(candidate)
+    # nowhere writable: numba compiles in memory each time (slower start, same code)
+    numba.config.CACHE_DIR = ""
+    os.environ.pop(CACHE_ENV, None)
+    CACHE_NOTE = f"note: no writable numba cache directory ({first}); compiling in memory on every start"
+    return None
+
+
+NUMBA_CACHE = _cache_dir_setup()
 
 
 def _make_bytes_copy():

@@ -14,9 +14,10 @@ import time
 
 from zswap_conc.arena import PHASE_MEASURE, Arena
 from zswap_conc.config import Config, validate
-from zswap_conc.cpu import _run_to_done
+from zswap_conc.cpu import op_run
 from zswap_conc.lru import PM_OLRU_LEN
-from zswap_conc.ops import C_WB_FRAMES_FREED, C_WRITTEN_BACK, OP_INVALIDATE, OP_STORE
+from zswap_conc.ops.counters import C_WB_FRAMES_FREED, C_WRITTEN_BACK
+from zswap_conc.ops.frame import OP_INVALIDATE, OP_STORE, OP_WRITEBACK
 from zswap_conc.pool import PM_FRAMES_USED
 from zswap_conc.results import FORMAT_VERSION, SCHEMA, machine_meta
 from zswap_conc.verify import V_ACCOUNTING, V_LRU_ERROR, V_MISMATCHES, V_POOL_ERROR, arena_verify
@@ -35,15 +36,15 @@ def reclaim_curve(allocator: str, policy: str, fragmentation: float, clusters: i
         a.ctl[0, 0] = 1
         ws = a.slots.shape[0]
         for s in range(ws):
-            _run_to_done(a, 0, OP_STORE, PHASE_MEASURE, s)
+            op_run(a, 0, OP_STORE, PHASE_MEASURE, s)
         for s in rnd.sample(range(ws), int(ws * fragmentation)):
-            _run_to_done(a, 0, OP_INVALIDATE, PHASE_MEASURE, s)
+            op_run(a, 0, OP_INVALIDATE, PHASE_MEASURE, s)
         frames0 = int(a.pool_meta[0, PM_FRAMES_USED])
         objects0 = int(a.pool_meta[0, PM_OLRU_LEN])
         base_wb = int(a.cnt[PHASE_MEASURE, 0, C_WRITTEN_BACK])
         points = [(0, 0)]
         while a.pool_meta[0, PM_OLRU_LEN] > 0:
-            _run_to_done(a, 0, -1, PHASE_MEASURE, 0)
+            op_run(a, 0, OP_WRITEBACK, PHASE_MEASURE, 0)
             wb = int(a.cnt[PHASE_MEASURE, 0, C_WRITTEN_BACK]) - base_wb
             if wb == points[-1][0]:
                 break  # nothing more could be written back

@@ -34,7 +34,7 @@ from zswap_conc.arena import (
     Arena,
 )
 from zswap_conc.config import PAGE_SIZE, Config, oversubscribed
-from zswap_conc.ops import (
+from zswap_conc.ops.counters import (
     C_BYTES_IN,
     C_BYTES_OUT,
     C_COMPRESS_CYCLES,

@@ -305,8 +305,3 @@ def spin_lock(locks, pend, held, lstat, kind, phase, lk, cpu) -> None:
     while not spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu):
         cpu_relax()
 
-
-@njit(**HOT)
-def lock_is_held_by(locks, lk, cpu) -> bool:
-    """assert_held: the lock's owner field names ``cpu``."""
-    return locks[lk, LK_OWNER] == cpu + 1

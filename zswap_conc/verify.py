@@ -16,7 +16,7 @@ from numba import njit
 from zswap_conc.arena import G_FRAMES_USED, SL_KEY, SL_LIVE, SL_ON_DEVICE, SL_VERSION
 from zswap_conc.index import NIL, R_COUNT, tree_check, tree_search
 from zswap_conc.lru import PM_OLRU_LEN, lru_check
-from zswap_conc.ops import (
+from zswap_conc.ops.entry import (
     E_HANDLE,
     E_LENGTH,
     E_POOL,
@@ -24,12 +24,12 @@ from zswap_conc.ops import (
     E_VERSION,
     ENTRY_FREE,
     ENTRY_LIVE,
-    _entry_read,
+    entry_read,
 )
 from zswap_conc.pages import page_verify
 from zswap_conc.params import P_ALLOCATOR, P_NPOOLS, P_NTREES, P_WS_SLOTS
 from zswap_conc.pool import PM_BYTES, PM_FRAMES_USED, PM_OBJECTS, pool_check
-from zswap_conc.strategies import tree_for
+from zswap_conc.strategies import tree_for_key
 
 V_VERIFIED = 0  # live entries whose data was checked
 V_MISMATCHES = 1  # live entries with wrong data, or slots whose presence is wrong
@@ -56,7 +56,7 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
     out = a.cpu_out[cpu_buf]
     for s in range(p[P_WS_SLOTS]):
         key = a.slots[s, SL_KEY]
-        t = tree_for(p, key >> 40, key & ((1 << 40) - 1))
+        t = tree_for_key(p, key)
         e = tree_search(a.roots, n, t, key)
         live = a.slots[s, SL_LIVE] != 0
         if a.slots[s, SL_ON_DEVICE] != 0:
@@ -71,7 +71,7 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
         if not live or n[e, E_VERSION] != a.slots[s, SL_VERSION]:
             r[V_MISMATCHES] += 1
             continue
-        if _entry_read(a, cpu_buf, e, out) and page_verify(a.corpus, p, key, a.slots[s, SL_VERSION], out):
+        if entry_read(a, cpu_buf, e, out) and page_verify(a.corpus, p, key, a.slots[s, SL_VERSION], out):
             r[V_VERIFIED] += 1
         else:
             r[V_MISMATCHES] += 1

@@ -14,7 +14,7 @@ from numba import njit
 from zswap_conc.arena import CS_CURSOR, CS_RNG, SL_BUSY
 from zswap_conc.config import CLUSTER_PAGES
 from zswap_conc.jit import HOT
-from zswap_conc.ops import OP_INVALIDATE, OP_LOAD, OP_STORE
+from zswap_conc.ops.frame import OP_INVALIDATE, OP_LOAD, OP_STORE
 from zswap_conc.pages import mix64
 from zswap_conc.params import P_CLUSTERS_PER_CPU, P_MIX_LOAD, P_MIX_STORE, P_WS_SLOTS
 from zswap_conc.sync import atomic_cas, store_release

@@ -28,14 +28,13 @@ from zswap_conc.arena import (
 )
 from zswap_conc.check.variants import VARIANTS
 from zswap_conc.config import Config, validate
-from zswap_conc.cpu import _run_to_done
+from zswap_conc.cpu import op_run
 from zswap_conc.index import NIL, tree_check
-from zswap_conc.ops import (
+from zswap_conc.ops.counters import C_MISMATCH
+from zswap_conc.ops.entry import E_STATE, ENTRY_FREE
+from zswap_conc.ops.frame import (
     BLOCKED,
-    C_MISMATCH,
     DONE,
-    E_STATE,
-    ENTRY_FREE,
     F_ENTRY,
     F_OP,
     F_PC,
@@ -45,16 +44,15 @@ from zswap_conc.ops import (
     OP_NAMES,
     OP_STORE,
     OP_WRITEBACK,
-    PC_NAMES,
     PROGRESS,
     RES_MISMATCH,
     op_begin,
     op_begin_writeback,
-    op_step,
 )
+from zswap_conc.ops.step import op_step, step_name
 from zswap_conc.params import P_LOCK_KIND, P_MAX_FRAMES, P_POOL_LOCK0, P_TREE_LOCK0
 from zswap_conc.pool import PM_FRAMES_USED
-from zswap_conc.strategies import tree_for
+from zswap_conc.strategies import tree_for_key
 from zswap_conc.verify import (
     V_ACCOUNTING,
     V_LEAKED,
@@ -97,21 +95,19 @@ class World:
         a = self.arena.v
         a.ctl[0, 0] = 1
         for s in range(PREFILL):
-            _run_to_done(a, 0, OP_STORE, PHASE_MEASURE, s)
+            op_run(a, 0, OP_STORE, PHASE_MEASURE, s)
         # the pool is now "full": the next store must write back the oldest entry (slot 0)
         a.params[P_MAX_FRAMES] = a.pool_meta[:, PM_FRAMES_USED].sum()
-        key = int(a.slots[0, SL_KEY])
-        self.tree_lock = int(a.params[P_TREE_LOCK0] + tree_for(a.params, key >> 40, key & ((1 << 40) - 1)))
+        self.tree_lock = int(a.params[P_TREE_LOCK0] + tree_for_key(a.params, a.slots[0, SL_KEY]))
         self.pool_lock = int(a.params[P_POOL_LOCK0])
-        self.trees = sorted({int(tree_for(a.params, int(a.slots[s, SL_KEY]) >> 40,
-                                          int(a.slots[s, SL_KEY]) & ((1 << 40) - 1))) for s in range(8)})
-        self.snapshot = self.arena._private.copy()
+        self.trees = sorted({int(tree_for_key(a.params, a.slots[s, SL_KEY])) for s in range(8)})
+        self.snapshot = self.arena.snapshot()
 
     def close(self) -> None:
         self.arena.close()
 
     def execution(self) -> Execution:
-        self.arena._private[:] = self.snapshot
+        self.arena.restore(self.snapshot)
         return Execution(self)
 
 
@@ -146,7 +142,7 @@ class Execution:
         else:
             d = int(a.cpu_state[cpu, CS_DEPTH])
             fr = a.frames[cpu, d - 1]
-            label = PC_NAMES[int(fr[F_PC])]
+            label = step_name(int(fr[F_OP]), int(fr[F_PC]))
             if d > 1:
                 label += f" (nested {d})"
             st = op_step(a, cpu)

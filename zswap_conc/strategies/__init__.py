@@ -1,7 +1,9 @@
 """Locking strategies: which tree, and so which tree_lock, serves a (swap type, offset).
 
 Strategies differ in ``tree_for`` and the tree count, nothing else: store, load and invalidate
-are the same code under every strategy.  Pool sharding is the same idea for pools (``pool_for``).
+are the same code under every strategy.  Each strategy is one module naming itself (``NAME``) and
+its id in the run parameters (``ID``); ``STRATEGY_MODULES`` is the registry.  Pool sharding is the
+same idea for pools (``pool_for``).
 """
 
 from __future__ import annotations
@@ -11,32 +13,38 @@ from numba import njit
 from zswap_conc.jit import HOT
 from zswap_conc.params import P_NPOOLS, P_POOLS_HASHED, P_STRATEGY
 from zswap_conc.strategies import global_tree, hashed, per_swaptype, split64m
+from zswap_conc.strategies.global_tree import ID as GLOBAL
+from zswap_conc.strategies.global_tree import tree_for as global_tree_for
+from zswap_conc.strategies.hashed import ID as HASHED
+from zswap_conc.strategies.hashed import tree_for as hashed_tree_for
+from zswap_conc.strategies.per_swaptype import ID as PER_SWAPTYPE
+from zswap_conc.strategies.per_swaptype import tree_for as per_swaptype_tree_for
+from zswap_conc.strategies.split64m import ID as SPLIT64M
+from zswap_conc.strategies.split64m import tree_for as split64m_tree_for
+from zswap_conc.swap_entry import swp_entry, swp_offset, swp_type
 
-_MODULES = (global_tree, per_swaptype, hashed, split64m)
-STRATEGY_IDS = {m.NAME: i for i, m in enumerate(_MODULES)}
-STRATEGIES = tuple(STRATEGY_IDS)
+STRATEGY_MODULES = {m.NAME: m for m in (global_tree, per_swaptype, hashed, split64m)}
+STRATEGY_IDS = {name: m.ID for name, m in STRATEGY_MODULES.items()}
+STRATEGIES = tuple(STRATEGY_MODULES)
+assert sorted(STRATEGY_IDS.values()) == list(range(len(STRATEGIES))), "strategy ids must be distinct"
 
 
 def tree_count(name: str, swap_types: int, slots_per_type: int, buckets: int) -> int:
-    return _MODULES[STRATEGY_IDS[name]].tree_count(swap_types, slots_per_type, buckets)
-
-
-_global_for = global_tree.tree_for
-_per_type_for = per_swaptype.tree_for
-_hashed_for = hashed.tree_for
-_split_for = split64m.tree_for
+    return STRATEGY_MODULES[name].tree_count(swap_types, slots_per_type, buckets)
 
 
 @njit(**HOT)
 def tree_for(p, swap_type, offset) -> int:
     s = p[P_STRATEGY]
-    if s == 0:
-        return _global_for(p, swap_type, offset)
-    if s == 1:
-        return _per_type_for(p, swap_type, offset)
-    if s == 2:
-        return _hashed_for(p, swap_type, offset)
-    return _split_for(p, swap_type, offset)
+    if s == GLOBAL:
+        return global_tree_for(p, swap_type, offset)
+    if s == PER_SWAPTYPE:
+        return per_swaptype_tree_for(p, swap_type, offset)
+    if s == HASHED:
+        return hashed_tree_for(p, swap_type, offset)
+    if s == SPLIT64M:
+        return split64m_tree_for(p, swap_type, offset)
+    return 0  # unreachable: params_build writes a registered id
 
 
 @njit(**HOT)
@@ -44,5 +52,17 @@ def pool_for(p, swap_type, offset) -> int:
     """2012: one pool per swap type; 2023 (b8cf32dc6e8c): one of N pools, chosen by hash."""
     if p[P_POOLS_HASHED] == 0:
         return swap_type % p[P_NPOOLS]
-    h = (offset ^ (swap_type << 40)) * -4658895280553007687  # int64 wrap-around: a 0xBF58476D1CE4E5B9 multiply
+    h = swp_entry(swap_type, offset) * -4658895280553007687  # int64 wrap-around: a 0xBF58476D1CE4E5B9 multiply
     return ((h >> 33) & 0x7FFFFFFF) % p[P_NPOOLS]
+
+
+@njit(**HOT)
+def tree_for_key(p, key) -> int:
+    """The tree of swap entry ``key``."""
+    return tree_for(p, swp_type(key), swp_offset(key))
+
+
+@njit(**HOT)
+def pool_for_key(p, key) -> int:
+    """The pool shard of swap entry ``key``."""
+    return pool_for(p, swp_type(key), swp_offset(key))

@@ -9,6 +9,7 @@ from numba import njit
 from zswap_conc.jit import HOT
 
 NAME = "global"
+ID = 0  # its value of params[P_STRATEGY]
 
 
 def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:

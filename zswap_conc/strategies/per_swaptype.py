@@ -9,6 +9,7 @@ from numba import njit
 from zswap_conc.jit import HOT
 
 NAME = "per-swaptype"
+ID = 1  # its value of params[P_STRATEGY]
 
 
 def tree_count(swap_types: int, slots_per_type: int, buckets: int) -> int:

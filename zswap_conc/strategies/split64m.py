@@ -11,6 +11,7 @@ from zswap_conc.jit import HOT
 from zswap_conc.params import P_TREES_PER_TYPE
 
 NAME = "split64m"
+ID = 3  # its value of params[P_STRATEGY]
 SWAP_ADDRESS_SPACE_SHIFT = 14  # 16384 slots of 4 KiB = 64 MiB per tree
 
 

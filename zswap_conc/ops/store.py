@@ -1,0 +1,334 @@
+"""store: put one page into the pool (zswap_store; frontswap_store in 2012).
+
+Steps (the frame's F_PC; each line is one atomic step):
+
+  COMPRESS     [pool at its limit: by --writeback, push a writeback frame and come back here, or
+               give up and go to DROP_LOCK] build the page; same-filled -> COPY; compress;
+               compressor error or compress-poor -> DROP_LOCK
+  POOL_LOCK    pool_lock
+  POOL_ALLOC   entry_alloc + pool_alloc + LRU add, unlock; no pool memory -> DROP_LOCK
+  COPY         copy the object into the pool, fill the entry (a same-filled page allocates it here)
+  TREE_LOCK    tree_lock
+  INSERT       tree_insert (a duplicate is erased and its reference put), unlock
+               -> the free steps if that was the duplicate's last reference
+  DROP_LOCK    tree_lock                       (the page goes to the swap device instead:
+  DROP         erase the slot's stale entry, unlock    its pool copy is stale)
+  DEV_WRITE    write the page to the swap device -> the free steps if the stale entry is to free
+
+The store writes back in the path it stands in unless the pool's writeback is deferred (2023+:
+it queues the shrinker and gives up).  A store re-entered by a 2012 ``recursive`` writeback
+(F_RESTORE) stores the slot's current data again, at the same version.
+
+LOCKING: tree_lock for INSERT/DROP, pool_lock for POOL_ALLOC, never nested.  The slot's busy bit
+(held by the caller) covers the slot row and the new entry until it is linked into the tree.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from zswap_conc.arena import (
+    FRAME_DEPTH,
+    G_FRAMES_USED,
+    G_SHRINK,
+    SL_LIVE,
+    SL_ON_DEVICE,
+    SL_VERSION,
+    WRITEBACK_DEFERRED,
+)
+from zswap_conc.compress import COMPRESS_FAIL, compress
+from zswap_conc.index import NIL, tree_erase, tree_insert, tree_search
+from zswap_conc.jit import HOT
+from zswap_conc.lru import lru_add
+from zswap_conc.ops.counters import (
+    C_BYTES_IN,
+    C_BYTES_OUT,
+    C_COMPRESS_CYCLES,
+    C_DEV_WRITES,
+    C_DUPLICATE,
+    C_ENTRY_FAIL,
+    C_POOL_LIMIT_HIT,
+    C_REJECT_ALLOC,
+    C_REJECT_COMPRESS_FAIL,
+    C_REJECT_POOR,
+    C_REJECT_RECLAIM_FAIL,
+    C_SAME_FILLED,
+    C_STORED,
+    C_STORES,
+    C_WB_OVERFLOW,
+)
+from zswap_conc.ops.entry import (
+    E_HANDLE,
+    E_LENGTH,
+    E_POOL,
+    E_REFCOUNT,
+    E_STATE,
+    E_VALUE,
+    E_VERSION,
+    ENTRY_DEAD,
+    ENTRY_LIVE,
+    PC_FREE_LOCK,
+    device_write,
+    entry_alloc,
+    entry_free,
+    entry_put,
+    pool_is_full,
+)
+from zswap_conc.ops.frame import (
+    F_ENTRY,
+    F_HANDLE,
+    F_KEY,
+    F_LEN,
+    F_LIMIT,
+    F_LIMIT_STATE,
+    F_OLD,
+    F_PC,
+    F_PHASE,
+    F_POOL,
+    F_RESTORE,
+    F_RESULT,
+    F_SAME,
+    F_SLOT,
+    F_TREE,
+    F_VALUE,
+    F_VERSION,
+    PROGRESS,
+    RES_OK,
+    RES_REJECTED,
+    op_begin_writeback,
+    op_done,
+)
+from zswap_conc.ops.locking import lock_step, pool_lock_id, tree_lock_id, unlock
+from zswap_conc.pages import page_build, page_same_filled
+from zswap_conc.params import P_ALLOCATOR, P_REJECT_ABOVE, P_WRITEBACK
+from zswap_conc.pool import PM_FRAMES_USED, pool_alloc, pool_obj_write
+from zswap_conc.sync import atomic_cas, cycles, fetch_add, load_acquire
+
+ST_COMPRESS = 0
+ST_POOL_LOCK = 1
+ST_POOL_ALLOC = 2
+ST_COPY = 3
+ST_TREE_LOCK = 4
+ST_INSERT = 5
+ST_DROP_LOCK = 6
+ST_DROP = 7
+ST_DEV_WRITE = 8
+STORE_STEP_NAMES = (
+    "store: compress", "store: pool_lock", "store: pool_alloc", "store: copy to pool", "store: tree_lock",
+    "store: tree_insert", "store: tree_lock (drop stale)", "store: erase stale entry",
+    "store: write to swap device",
+)  # fmt: skip
+
+# F_LIMIT_STATE: where the store stands with the pool limit
+LIMIT_UNCHECKED = 0  # the limit has not been looked at yet
+LIMIT_WRITING_BACK = 1  # a writeback frame was pushed; its result decides
+LIMIT_PASSED = 2  # there is room (or writeback made some): compress and store
+
+
+@njit(**HOT)
+def _limit_check(a, cpu, f, depth, cnt) -> int:
+    """The pool-limit part of COMPRESS: -1 to go on compressing, else the step's result."""
+    state = f[F_LIMIT_STATE]
+    if state == LIMIT_UNCHECKED:
+        if f[F_RESTORE] == 0:
+            cnt[C_STORES] += 1
+        f[F_VERSION] = a.slots[f[F_SLOT], SL_VERSION] + (0 if f[F_RESTORE] != 0 else 1)
+        if pool_is_full(a):
+            cnt[C_POOL_LIMIT_HIT] += 1
+            f[F_LIMIT] = 1
+            if a.params[P_WRITEBACK] == WRITEBACK_DEFERRED:
+                # 2023+: the store never writes back; it queues the shrinker and goes to the device
+                if load_acquire(a.ctl[2], G_SHRINK) == 0:
+                    atomic_cas(a.ctl[2], G_SHRINK, 0, 1)
+                cnt[C_REJECT_RECLAIM_FAIL] += 1
+                f[F_PC] = ST_DROP_LOCK
+                return PROGRESS
+            if depth >= FRAME_DEPTH:
+                cnt[C_WB_OVERFLOW] += 1
+                f[F_PC] = ST_DROP_LOCK
+                return PROGRESS
+            f[F_LIMIT_STATE] = LIMIT_WRITING_BACK
+            op_begin_writeback(a, cpu, f[F_POOL], f[F_PHASE])
+            return PROGRESS
+        f[F_LIMIT_STATE] = LIMIT_PASSED
+    elif state == LIMIT_WRITING_BACK:
+        f[F_LIMIT_STATE] = LIMIT_PASSED
+        if a.frames[cpu, depth, F_RESULT] != RES_OK:  # the writeback we pushed freed nothing
+            cnt[C_REJECT_RECLAIM_FAIL] += 1
+            f[F_PC] = ST_DROP_LOCK
+            return PROGRESS
+    return -1
+
+
+@njit(**HOT)
+def _compress_step(a, cpu, f, depth, cnt) -> int:
+    r = _limit_check(a, cpu, f, depth, cnt)
+    if r >= 0:
+        return r
+    p = a.params
+    version = f[F_VERSION]
+    page = a.cpu_page[cpu]
+    idx = page_build(a.corpus, p, f[F_KEY], version, page)
+    same, value = page_same_filled(page)
+    if same:
+        f[F_SAME] = 1
+        f[F_VALUE] = value
+        f[F_PC] = ST_COPY
+        return PROGRESS
+    t0 = cycles()
+    length = compress(p, a.cpu_zctx[cpu, 0], page, a.cpu_cbuf[cpu], f[F_KEY], version, idx, a.corpus_clen[idx])
+    cnt[C_COMPRESS_CYCLES] += cycles() - t0
+    if length == COMPRESS_FAIL:
+        cnt[C_REJECT_COMPRESS_FAIL] += 1
+        f[F_PC] = ST_DROP_LOCK
+        return PROGRESS
+    if length > p[P_REJECT_ABOVE]:
+        cnt[C_REJECT_POOR] += 1
+        f[F_PC] = ST_DROP_LOCK
+        return PROGRESS
+    cnt[C_BYTES_IN] += page.shape[0]
+    cnt[C_BYTES_OUT] += length
+    f[F_LEN] = length
+    f[F_PC] = ST_POOL_LOCK
+    return PROGRESS
+
+
+@njit(**HOT)
+def _pool_alloc_step(a, cpu, f, cnt) -> int:
+    n = a.nodes
+    ph = f[F_PHASE]
+    pl = f[F_POOL]
+    alloc = a.params[P_ALLOCATOR]
+    e = entry_alloc(a, f[F_SLOT])
+    if e == NIL:
+        unlock(a, pool_lock_id(a, pl), cpu, ph)
+        cnt[C_ENTRY_FAIL] += 1
+        f[F_PC] = ST_DROP_LOCK
+        return PROGRESS
+    before = a.pool_meta[pl, PM_FRAMES_USED]
+    h = pool_alloc(alloc, a.pool_meta, a.pool_heads, a.frame_meta, a.frame_free, pl, f[F_LEN])
+    if h < 0:
+        entry_free(a, e)
+        unlock(a, pool_lock_id(a, pl), cpu, ph)
+        cnt[C_REJECT_ALLOC] += 1
+        f[F_PC] = ST_DROP_LOCK
+        return PROGRESS
+    grown = a.pool_meta[pl, PM_FRAMES_USED] - before
+    n[e, E_HANDLE] = h
+    n[e, E_POOL] = pl
+    lru_add(a.pool_meta, a.frame_lru, a.obj_owner, n, alloc, pl, e, h, cycles())
+    unlock(a, pool_lock_id(a, pl), cpu, ph)
+    if grown != 0:
+        fetch_add(a.ctl[2], G_FRAMES_USED, grown)
+    f[F_ENTRY] = e
+    f[F_HANDLE] = h
+    f[F_PC] = ST_COPY
+    return PROGRESS
+
+
+@njit(**HOT)
+def _copy_step(a, cpu, f, cnt) -> int:
+    n = a.nodes
+    e = f[F_ENTRY]
+    if e == NIL:  # same-filled: no pool object, so the entry is allocated here
+        e = entry_alloc(a, f[F_SLOT])
+        if e == NIL:
+            cnt[C_ENTRY_FAIL] += 1
+            f[F_PC] = ST_DROP_LOCK
+            return PROGRESS
+        n[e, E_POOL] = f[F_POOL]
+    if f[F_HANDLE] >= 0:
+        pool_obj_write(a.params[P_ALLOCATOR], a.frame_meta, a.pool_data, f[F_HANDLE], a.cpu_cbuf[cpu], f[F_LEN])
+    n[e, E_LENGTH] = f[F_LEN]
+    n[e, E_VALUE] = f[F_VALUE]
+    n[e, E_VERSION] = f[F_VERSION]
+    n[e, E_REFCOUNT] = 1
+    f[F_ENTRY] = e
+    f[F_PC] = ST_TREE_LOCK
+    return PROGRESS
+
+
+@njit(**HOT)
+def _insert_step(a, cpu, f, cnt) -> int:
+    n = a.nodes
+    slot = f[F_SLOT]
+    e = f[F_ENTRY]
+    t = f[F_TREE]
+    dup = tree_insert(a.roots, n, t, e)
+    nxt = -1
+    if dup != NIL:
+        cnt[C_DUPLICATE] += 1
+        tree_erase(a.roots, n, t, dup)
+        n[dup, E_STATE] = ENTRY_DEAD
+        nxt = entry_put(a, f, dup)
+        tree_insert(a.roots, n, t, e)
+    n[e, E_STATE] = ENTRY_LIVE
+    a.slots[slot, SL_VERSION] = f[F_VERSION]
+    a.slots[slot, SL_LIVE] = 1
+    a.slots[slot, SL_ON_DEVICE] = 0
+    unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+    cnt[C_STORED] += 1
+    if f[F_SAME] != 0:
+        cnt[C_SAME_FILLED] += 1
+    if nxt >= 0:
+        f[F_PC] = nxt
+        return PROGRESS
+    return op_done(a, cpu, f)
+
+
+@njit(**HOT)
+def _drop_step(a, cpu, f) -> int:
+    """The new data goes to the swap device: the pool's copy of the slot is stale."""
+    n = a.nodes
+    slot = f[F_SLOT]
+    t = f[F_TREE]
+    old = tree_search(a.roots, n, t, f[F_KEY])
+    if old != NIL:
+        tree_erase(a.roots, n, t, old)
+        n[old, E_STATE] = ENTRY_DEAD
+        entry_put(a, f, old)
+    a.slots[slot, SL_VERSION] = f[F_VERSION]
+    a.slots[slot, SL_LIVE] = 0
+    a.slots[slot, SL_ON_DEVICE] = 1
+    f[F_RESULT] = RES_REJECTED
+    unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+    f[F_PC] = ST_DEV_WRITE
+    return PROGRESS
+
+
+@njit(**HOT)
+def _dev_write_step(a, cpu, f, cnt) -> int:
+    page = a.cpu_page[cpu]
+    page_build(a.corpus, a.params, f[F_KEY], f[F_VERSION], page)
+    device_write(a, f[F_SLOT], page)
+    cnt[C_DEV_WRITES] += 1
+    if f[F_OLD] != NIL:
+        f[F_PC] = PC_FREE_LOCK
+        return PROGRESS
+    return op_done(a, cpu, f)
+
+
+@njit(**HOT)
+def store_step(a, cpu, f, depth) -> int:
+    """One step of the store in frame ``f`` (``depth`` frames on ``cpu``'s stack)."""
+    pc = f[F_PC]
+    cnt = a.cnt[f[F_PHASE], cpu]
+    if pc == ST_COMPRESS:
+        return _compress_step(a, cpu, f, depth, cnt)
+    if pc == ST_POOL_LOCK:
+        return lock_step(a, cpu, f, pool_lock_id(a, f[F_POOL]), ST_POOL_ALLOC)
+    if pc == ST_POOL_ALLOC:
+        return _pool_alloc_step(a, cpu, f, cnt)
+    if pc == ST_COPY:
+        return _copy_step(a, cpu, f, cnt)
+    if pc == ST_TREE_LOCK:
+        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), ST_INSERT)
+    if pc == ST_INSERT:
+        return _insert_step(a, cpu, f, cnt)
+    if pc == ST_DROP_LOCK:
+        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), ST_DROP)
+    if pc == ST_DROP:
+        return _drop_step(a, cpu, f)
+    if pc == ST_DEV_WRITE:
+        return _dev_write_step(a, cpu, f, cnt)
+    return op_done(a, cpu, f)  # unreachable: an unknown step ends the operation
