@@ -14,7 +14,11 @@ from zswap_conc.arena import corpus_get
 from zswap_conc.compress import compress, decompress
 from zswap_conc.cpu import cpu_run
 from zswap_conc.index import N_KEY, NIL, R_ROOT, R_WIDTH, tree_erase, tree_insert, tree_search
+from zswap_conc.jit import HOT
 from zswap_conc.ops.counters import C_COMPRESS_CYCLES, C_OPS
+from zswap_conc.ops.frame import BLOCKED, OP_LOAD, op_begin
+from zswap_conc.ops.step import op_step
+from zswap_conc.params import P_LOCK_KIND, P_TREE_LOCK0
 
 LOCK_LOOPS = 1_000_000
 TREE_N = 1_000_000
@@ -39,6 +43,30 @@ def test_lock_uncontended(benchmark, kind):
     _lock_loop(locks, pend, held, lstat, k, 10)
     benchmark.pedantic(_lock_loop, args=(locks, pend, held, lstat, k, LOCK_LOOPS), rounds=5)
     benchmark.extra_info["ns_per_acquire_release"] = round(benchmark.stats.stats.median / LOCK_LOOPS * 1e9, 1)
+
+
+@njit(**HOT)
+def _blocked_steps(a, cpu, n):
+    blocked = 0
+    for _ in range(n):
+        blocked += op_step(a, cpu) == BLOCKED
+    return blocked
+
+
+STEPS = 200_000
+
+
+def test_op_step_blocked(benchmark, arena_factory):
+    """The cheapest real step: a load whose tree_lock another CPU holds.  Dispatch, one lock
+    attempt (with its rdtsc) and a counter: the harness's floor under every step.  With numba's
+    reference counting on (see jit.py) it costs 2-3 times as much."""
+    ar = arena_factory(cpus=2)
+    a = ar.v
+    assert sync.spin_trylock_step(a.locks, a.pend, a.held, a.lstat, a.params[P_LOCK_KIND], 1, a.params[P_TREE_LOCK0], 0)
+    op_begin(a, 1, OP_LOAD, 0, 1)
+    _blocked_steps(a, 1, 10)
+    benchmark.pedantic(_blocked_steps, args=(a, 1, STEPS), rounds=7)
+    benchmark.extra_info["ns_per_blocked_step"] = round(benchmark.stats.stats.median / STEPS * 1e9, 1)
 
 
 @njit

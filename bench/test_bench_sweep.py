@@ -16,7 +16,8 @@ import os
 import pytest
 
 from zswap_conc.config import Config, validate
-from zswap_conc.runner import integrity_ok, run, warm_up
+from zswap_conc.results.run import integrity_ok
+from zswap_conc.runner import run, warm_up
 from zswap_conc.strategies import STRATEGIES
 from zswap_conc.workload import PRESETS
 

@@ -5,7 +5,9 @@ import os
 import pytest
 
 from zswap_conc.config import Config, validate
-from zswap_conc.runner import INJECT_ENV, WorkerDied, integrity_ok, run
+from zswap_conc.errors import WorkerDied
+from zswap_conc.results.run import integrity_ok
+from zswap_conc.runner import INJECT_ENV, run
 from zswap_conc.strategies import STRATEGIES
 
 

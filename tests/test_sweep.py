@@ -14,8 +14,9 @@ from conftest import shm_entries
 from zswap_conc.compare import compare_files
 from zswap_conc.experiment import experiment_build
 from zswap_conc.plot import plot_files
-from zswap_conc.results import FORMAT_VERSION, ResultsError, dump, load
-from zswap_conc.sweep import sweep_points, sweep_run
+from zswap_conc.results.document import FORMAT_VERSION, ResultsError, dump, load
+from zswap_conc.results.sweep import sweep_points
+from zswap_conc.sweep import sweep_run
 
 CLI = [sys.executable, "-m", "zswap_conc.cli"]
 TINY = {"strategies": "global,hashed", "cpus": "1,2", "duration": 0.25, "warmup": 0.05, "repeats": 2}

@@ -7,7 +7,8 @@ import pytest
 
 from zswap_conc.config import Config, validate
 from zswap_conc.reclaim import reclaim_curve
-from zswap_conc.runner import integrity_ok, run
+from zswap_conc.results.run import integrity_ok
+from zswap_conc.runner import run
 
 PATHS = ("recursive", "denial-map", "direct", "deferred")
 

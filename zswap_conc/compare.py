@@ -5,8 +5,8 @@ forced, naming the first field that differs.  Reads files only.
 
 from __future__ import annotations
 
-from zswap_conc.plot import doc_points
-from zswap_conc.results import ResultsError, load
+from zswap_conc.results.document import ResultsError, load
+from zswap_conc.results.sweep import doc_points
 
 MACHINE_FIELDS = ("cpu_model", "machine", "cores_allowed")
 IGNORED_CONFIG = {"duration", "warmup", "cpus", "strategy", "swap_types"}  # precision, or the point itself

@@ -109,12 +109,6 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     @property
-    def compressor_label(self) -> str:
-        if self.compressor == "synthetic":
-            return f"synthetic:{self.synthetic_ns}ns"
-        return self.compressor
-
-    @property
     def slots_per_type(self) -> int:
         return self.swap_size // PAGE_SIZE
 

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from zswap_conc.config import Config, ConfigError, PageMix, parse_compressor, parse_size, validate
+from zswap_conc.results.sweep import variant_label
 from zswap_conc.strategies import STRATEGIES
 from zswap_conc.workload import PRESETS
 
@@ -34,8 +35,7 @@ class Variant:
 
     @property
     def label(self) -> str:
-        s = self.strategy if self.swap_types == 1 else f"{self.strategy}:{self.swap_types}"
-        return s if self.writeback is None else f"{s}@{self.writeback}"
+        return variant_label(self.strategy, self.swap_types, self.writeback)
 
 
 def variant_parse(text: str, default_types: int = 1) -> Variant:

@@ -1,12 +1,16 @@
-"""Contention curves from results files: throughput with each variant's linear ideal, speedup,
-lock wait share and contentions per acquisition against CPUs.  Reads files only.
+"""Figures from results files: contention curves (throughput with each variant's linear ideal,
+speedup, lock wait share and contentions per acquisition against CPUs) and the reclaim curves
+(pageframes freed against objects written back).  Reads records only (``results``), never runs
+anything.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from zswap_conc.results import ResultsError, load
+from zswap_conc.results.document import load
+from zswap_conc.results.run import compressor_label
+from zswap_conc.results.sweep import doc_points
 
 PANELS = (
     ("ops_s", "throughput (ops/s)"),
@@ -14,35 +18,6 @@ PANELS = (
     ("wait_share", "time waiting for locks (%)"),
     ("contentions_per_acquisition", "contentions per acquisition"),
 )
-
-
-def doc_points(doc: dict, source: str) -> list[dict]:
-    """Points of a sweep document, or the single point of a run document."""
-    from zswap_conc.sweep import sweep_points
-
-    if doc["kind"] == "sweep":
-        if "runs" not in doc:
-            raise ResultsError(f"{source}: field 'runs' is missing")
-        try:
-            return sweep_points(doc)
-        except (KeyError, TypeError) as e:
-            raise ResultsError(f"{source}: a run lacks field {e}") from None
-    if doc["kind"] == "run":
-        try:
-            c = doc["config"]
-            ops = doc["throughput"]["ops_s"]
-            label = c["strategy"] if c["swap_types"] == 1 else f"{c['strategy']}:{c['swap_types']}"
-            return [{
-                "variant": label, "strategy": c["strategy"], "swap_types": c["swap_types"], "cpus": c["cpus"],
-                "oversubscribed": doc["meta"].get("oversubscribed", False), "repeats": 1,
-                "ops_s": {"median": ops, "min": ops, "max": ops}, "linear": ops, "speedup": 1.0, "efficiency": 1.0,
-                "wait_share": doc["contention"]["wait_share"],
-                "contentions_per_acquisition": doc["contention"]["contentions_per_acquisition"],
-                "integrity_ok": True,
-            }]
-        except (KeyError, TypeError) as e:
-            raise ResultsError(f"{source}: field {e} is missing") from None
-    raise ResultsError(f"{source}: field 'kind' is {doc['kind']!r}; accepted: sweep, run")
 
 
 def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[Path]:
@@ -93,11 +68,9 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
     axes.flat[1].legend(fontsize=8)
     m = docs[0]["meta"]
     cfg = docs[0].get("experiment", {}).get("base_config") or docs[0].get("config", {})
-    comp = cfg.get("compressor", "?")
-    if comp == "synthetic":
-        comp = f"synthetic:{cfg.get('synthetic_ns')}ns"
     fig.suptitle(f"zswap-conc: {m.get('cpu_model', '?')}, {m.get('cores_allowed', '?')} cores; "
-                 f"compressor {comp}, allocator {cfg.get('allocator', '?')}, lock {cfg.get('lock', '?')} "
+                 f"compressor {compressor_label(cfg)}, allocator {cfg.get('allocator', '?')}, "
+                 f"lock {cfg.get('lock', '?')} "
                  f"(median of repeats, bars: min..max; red rings: oversubscribed)", fontsize=10)
     return figure_save(fig, prefix)
 
@@ -119,3 +92,30 @@ def plot_files(paths: list[str], prefix: str | None) -> list[Path]:
     if prefix is None:
         prefix = str(Path(paths[0]).with_name("contention"))
     return plot_docs(docs, paths, prefix)
+
+
+def reclaim_plot(doc: dict, prefix: str | Path) -> list[Path]:
+    """Pageframes freed against objects written back, one panel per fragmentation level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frags = doc["experiment"]["fragmentation"]
+    fig, axes = plt.subplots(1, len(frags), figsize=(5 * len(frags), 4.5), constrained_layout=True, squeeze=False)
+    styles = {("zbud", "object"): ("C0", "-"), ("zbud", "pageframe"): ("C0", "--"),
+              ("zsmalloc", "object"): ("C1", "-"), ("zsmalloc", "pageframe"): ("C1", "--")}
+    for ax, fr in zip(axes[0], frags, strict=True):
+        for c in doc["curves"]:
+            if c["fragmentation"] != fr:
+                continue
+            xs, ys = zip(*c["points"], strict=True)
+            colour, ls = styles[(c["allocator"], c["policy"])]
+            ax.plot(xs, ys, color=colour, ls=ls, label=f"{c['allocator']}, {c['policy']} LRU")
+        ax.set_title(f"{fr:.0%} of slots invalidated first")
+        ax.set_xlabel("objects written back")
+        ax.set_ylabel("pageframes freed")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("zswap-conc reclaim: pageframes freed against compressed objects written back", fontsize=10)
+    return figure_save(fig, prefix)

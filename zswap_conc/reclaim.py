@@ -19,7 +19,8 @@ from zswap_conc.lru import PM_OLRU_LEN
 from zswap_conc.ops.counters import C_WB_FRAMES_FREED, C_WRITTEN_BACK
 from zswap_conc.ops.frame import OP_INVALIDATE, OP_STORE, OP_WRITEBACK
 from zswap_conc.pool import PM_FRAMES_USED
-from zswap_conc.results import FORMAT_VERSION, SCHEMA, machine_meta
+from zswap_conc.results.document import document_new
+from zswap_conc.results.meta import machine_meta
 from zswap_conc.verify import V_ACCOUNTING, V_LRU_ERROR, V_MISMATCHES, V_POOL_ERROR, arena_verify
 
 ALLOCATORS = ("zbud", "zsmalloc")
@@ -72,52 +73,6 @@ def reclaim_curve(allocator: str, policy: str, fragmentation: float, clusters: i
 def reclaim_run(fragmentation=DEFAULT_FRAGMENTATION, clusters: int = 8) -> dict:
     t0 = time.perf_counter()
     curves = [reclaim_curve(al, po, fr, clusters) for fr in fragmentation for al in ALLOCATORS for po in POLICIES]
-    return {
-        "schema": SCHEMA,
-        "format_version": FORMAT_VERSION,
-        "kind": "reclaim",
-        "complete": True,
-        "meta": machine_meta(),
-        "experiment": {"fragmentation": list(fragmentation), "clusters_per_cpu": clusters},
-        "curves": curves,
-        "wall_s": round(time.perf_counter() - t0, 2),
-    }
-
-
-def reclaim_table(doc: dict) -> str:
-    lines = [f"{'allocator':<9} {'policy':<9} {'frag':>5} {'objects':>8} {'frames':>7} {'obj/frame':>9} "
-             f"{'frames freed per object written back (at 1/4)':>47} {'objects per frame freed':>24}"]
-    for c in doc["curves"]:
-        opf = c["objects_per_frame_freed_at_quarter"]
-        lines.append(f"{c['allocator']:<9} {c['policy']:<9} {c['fragmentation']:>5.0%} {c['objects_at_start']:>8} "
-                     f"{c['frames_at_start']:>7} {c['objects_per_frame_at_start']:>9.2f} "
-                     f"{c['frames_freed_per_object_at_quarter']:>47.3f} {opf if opf is not None else 'inf':>24}")
-    return "\n".join(lines)
-
-
-def reclaim_plot(doc: dict, prefix) -> list:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from zswap_conc.plot import figure_save
-
-    frags = doc["experiment"]["fragmentation"]
-    fig, axes = plt.subplots(1, len(frags), figsize=(5 * len(frags), 4.5), constrained_layout=True, squeeze=False)
-    styles = {("zbud", "object"): ("C0", "-"), ("zbud", "pageframe"): ("C0", "--"),
-              ("zsmalloc", "object"): ("C1", "-"), ("zsmalloc", "pageframe"): ("C1", "--")}
-    for ax, fr in zip(axes[0], frags, strict=True):
-        for c in doc["curves"]:
-            if c["fragmentation"] != fr:
-                continue
-            xs, ys = zip(*c["points"], strict=True)
-            colour, ls = styles[(c["allocator"], c["policy"])]
-            ax.plot(xs, ys, color=colour, ls=ls, label=f"{c['allocator']}, {c['policy']} LRU")
-        ax.set_title(f"{fr:.0%} of slots invalidated first")
-        ax.set_xlabel("objects written back")
-        ax.set_ylabel("pageframes freed")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle("zswap-conc reclaim: pageframes freed against compressed objects written back", fontsize=10)
-    return figure_save(fig, prefix)
+    return document_new("reclaim", meta=machine_meta(),
+                        experiment={"fragmentation": list(fragmentation), "clusters_per_cpu": clusters},
+                        curves=curves, wall_s=round(time.perf_counter() - t0, 2))

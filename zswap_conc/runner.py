@@ -1,4 +1,5 @@
-"""Real mode: one worker process per simulated CPU, hammering one shared arena, and the run record.
+"""Real mode: one worker process per simulated CPU, hammering one shared arena; what they leave there
+becomes a run record (``results.run``).
 
 The harness owns what will-it-scale's does: compile before forking (so workers start warm), pin
 each worker to its own core where it can, release them together through a barrier, run a warm-up,
@@ -34,19 +35,12 @@ from zswap_conc.arena import (
     Arena,
 )
 from zswap_conc.config import PAGE_SIZE, Config, oversubscribed
-from zswap_conc.ops.counters import (
-    C_BYTES_IN,
-    C_BYTES_OUT,
-    C_COMPRESS_CYCLES,
-    C_DECOMPRESS_CYCLES,
-    C_INVALIDATES,
-    C_LOADS,
-    C_OPS,
-    C_STORES,
-    COUNTER_NAMES,
-)
+from zswap_conc.errors import Interrupted, WorkerDied
+from zswap_conc.ops.counters import C_OPS, COUNTER_NAMES
 from zswap_conc.params import P_WATCHDOG_CYCLES
-from zswap_conc.results import FORMAT_VERSION, SCHEMA, loadavg, lock_stat_rows, machine_meta
+from zswap_conc.results.meta import loadavg, machine_meta
+from zswap_conc.results.run import partial_record, run_record, soak_check, soak_figures
+from zswap_conc.verify import arena_verify_report
 
 POLL_S = 0.02  # how often the parent looks for dead workers
 BARRIER_TIMEOUT_S = 60.0  # workers that never reach the start barrier
@@ -56,21 +50,6 @@ INJECT_ENV = "ZSWAP_CONC_INJECT"  # fault injection for tests: "raise@cpu=N"
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-class WorkerDied(RuntimeError):
-    """A worker process ended before it was told to stop; ``partial`` holds what was measured."""
-
-    partial: dict | None = None
-
-
-class Interrupted(Exception):
-    """The run was stopped by a signal; ``partial`` holds what was measured before it."""
-
-    def __init__(self, signame: str, partial: dict | None = None):
-        super().__init__(f"interrupted by {signame}")
-        self.signame = signame
-        self.partial = partial
 
 
 def _describe_exit(code: int | None) -> str:
@@ -93,14 +72,13 @@ def warm_up() -> float:
     if "t" in _WARM:
         return 0.0
     from zswap_conc.cpu import cpu_run
-    from zswap_conc.verify import arena_verify
 
     t0 = time.perf_counter()
     cfg = Config(cpus=1, clusters_per_cpu=1, pool_size=64 * PAGE_SIZE, swap_size=1 << 30)
     with Arena(cfg, shared=False) as ar:
         ar.v.ctl[0, CTL_GO] = 1
         cpu_run(ar.v, 0, 64)
-        arena_verify(ar.v, 0)
+        arena_verify_report(ar.v, 0)
     _WARM["t"] = time.perf_counter() - t0
     return _WARM["t"]
 
@@ -259,12 +237,12 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
                 if isinstance(e, KeyboardInterrupt):
                     e = Interrupted("SIGINT")
                 if isinstance(e, (Interrupted, WorkerDied)):
-                    e.partial = _partial_record(cfg, meta, samples, str(e))
+                    e.partial = partial_record(cfg.to_dict(), meta, samples, str(e))
                     raise e from None
                 raise
             rec = _finish(arena, cfg, meta, workers, samples, t1 - t0)
             if verify_every > 0:
-                rec["soak"] = _soak_figures(samples, checks)
+                rec["soak"] = soak_figures(samples, checks)
             return rec
     finally:
         signal.signal(signal.SIGTERM, old_term)
@@ -272,18 +250,6 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
 
 def _pause_verify(a, cfg: Config, workers: _Workers, t: float) -> dict:
     """Park every worker at an operation boundary, verify the whole arena, resume."""
-    from zswap_conc.verify import (
-        V_ACCOUNTING,
-        V_DEVICE_VERIFIED,
-        V_LEAKED,
-        V_LRU_ERROR,
-        V_MISMATCHES,
-        V_POOL_ERROR,
-        V_TREE_ERROR,
-        V_VERIFIED,
-        arena_verify,
-    )
-
     a.ctl[1, CTL_PAUSED] = 0
     a.ctl[0, CTL_PAUSE] = 1
     deadline = time.perf_counter() + 5.0
@@ -296,45 +262,10 @@ def _pause_verify(a, cfg: Config, workers: _Workers, t: float) -> dict:
             if time.perf_counter() > deadline:
                 raise WorkerDied("workers did not park for verification within 5 s")
             time.sleep(0.0002)
-        v = arena_verify(a, 0)
+        v = arena_verify_report(a, 0)
     finally:
         a.ctl[0, CTL_PAUSE] = 0
-    return {"t": round(t, 3), "verified": int(v[V_VERIFIED]), "device_verified": int(v[V_DEVICE_VERIFIED]),
-            "mismatches": int(v[V_MISMATCHES]), "leaked": int(v[V_LEAKED]), "accounting_ok": not v[V_ACCOUNTING],
-            "tree_error": int(v[V_TREE_ERROR]), "pool_error": int(v[V_POOL_ERROR]), "lru_error": int(v[V_LRU_ERROR])}
-
-
-def _soak_figures(samples: list, checks: list) -> dict:
-    rates = [sum(s["ops_s"]) for s in samples]
-    k = max(1, len(rates) // 10)
-    first, last = sum(rates[:k]) / k, sum(rates[-k:]) / k
-    bad = [c for c in checks if c["mismatches"] or c["leaked"] or not c["accounting_ok"] or c["tree_error"]
-           or c["pool_error"] or c["lru_error"]]
-    return {
-        "verifications": len(checks),
-        "entries_verified": sum(c["verified"] + c["device_verified"] for c in checks),
-        "mismatches": sum(c["mismatches"] for c in checks),
-        "leaks": sum(c["leaked"] for c in checks) + sum(not c["accounting_ok"] for c in checks),
-        "failed_checks": bad[:20],
-        "throughput_first_tenth": round(first, 1),
-        "throughput_last_tenth": round(last, 1),
-        "drift": round(last / first - 1, 4) if first else 0.0,
-        "checks": checks,
-    }
-
-
-def _partial_record(cfg: Config, meta: dict, samples: list, reason: str) -> dict:
-    """What a run that ended early had measured: its per-second samples, marked incomplete."""
-    return {
-        "schema": SCHEMA,
-        "format_version": FORMAT_VERSION,
-        "kind": "run",
-        "complete": False,
-        "stopped_by": reason,
-        "meta": meta,
-        "config": cfg.to_dict(),
-        "samples": samples,
-    }
+    return soak_check(t, v)
 
 
 def _finish(arena: Arena, cfg: Config, meta: dict, workers: _Workers, samples: list, seconds: float) -> dict:
@@ -362,131 +293,12 @@ def _run_fixed_work(a, cfg: Config, workers: _Workers) -> tuple[float, float]:
 
 
 def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float) -> dict:
-    from zswap_conc.verify import (
-        V_ACCOUNTING,
-        V_COMPRESSED_BYTES,
-        V_DEVICE_VERIFIED,
-        V_FRAMES,
-        V_GLOBAL_FRAMES,
-        V_LEAKED,
-        V_LRU_ERROR,
-        V_MISMATCHES,
-        V_POOL_ERROR,
-        V_SAME_FILLED,
-        V_STORED,
-        V_TREE_ERROR,
-        V_VERIFIED,
-        arena_verify,
-    )
-
+    """Read what the workers left in shared memory (they have stopped) and build the run record."""
     a = arena.v
-    ns_per_cycle = 1.0 / arena.cycles_per_ns
     cnt = a.cnt[PHASE_MEASURE]
     total = cnt.sum(axis=0)
-    per_cpu_ops = cnt[:, C_OPS] / seconds
-    ops = int(total[C_OPS])
-    v = arena_verify(a, 0)
+    verify = arena_verify_report(a, 0)
     meta["loadavg_end"] = loadavg()
-    lock_rows = lock_stat_rows(a.lstat[PHASE_MEASURE], LOCK_CLASS_NAMES, ns_per_cycle)
-    wait_ns = sum(r["waittime-total"] for r in lock_rows)
-    cpu_ns = cfg.cpus * seconds * 1e9
-    acq = sum(r["acquisitions"] for r in lock_rows)
-    con = sum(r["contentions"] for r in lock_rows)
-    counters = {name: int(total[i]) for i, name in enumerate(COUNTER_NAMES) if not name.startswith("_")}
-    frames = int(v[V_FRAMES])
-    stored = int(v[V_STORED])
-    same = int(v[V_SAME_FILLED])
-    return {
-        "schema": SCHEMA,
-        "format_version": FORMAT_VERSION,
-        "kind": "run",
-        "complete": True,
-        "meta": meta,
-        "config": cfg.to_dict(),
-        "seconds": round(seconds, 4),
-        "throughput": {
-            "ops_s": round(ops / seconds, 1),
-            "per_cpu_ops_s": [round(float(x), 1) for x in per_cpu_ops],
-        },
-        "samples": samples,
-        "mix": {
-            "store": round(counters["stores"] / max(1, ops), 4),
-            "load": round(counters["loads"] / max(1, ops), 4),
-            "invalidate": round(counters["invalidates"] / max(1, ops), 4),
-        },
-        "counters": counters,
-        "zswap": {
-            "stored_pages": stored,
-            "same_filled_pages": same,
-            "pool_total_size": frames * PAGE_SIZE,
-            "reject_compress_poor": counters["reject_compress_poor"],
-            "reject_alloc_fail": counters["reject_alloc_fail"],
-            "reject_compress_fail": counters["reject_compress_fail"],
-            "duplicate_entry": counters["duplicate_entry"],
-            "compression_ratio": round(total[C_BYTES_IN] / max(1, total[C_BYTES_OUT]), 3),
-            "pool_ratio": round((stored - same) * PAGE_SIZE / max(1, frames * PAGE_SIZE), 3),
-            "compressed_bytes": int(v[V_COMPRESSED_BYTES]),
-        },
-        "lock_stat": lock_rows,
-        "contention": {
-            "wait_share": round(wait_ns / cpu_ns, 5) if cpu_ns else 0.0,
-            "contentions_per_acquisition": round(con / acq, 5) if acq else 0.0,
-            "acquisitions_per_op": round(acq / max(1, ops), 3),
-            "compress_share": round(float(total[C_COMPRESS_CYCLES]) * ns_per_cycle / cpu_ns, 4),
-            "decompress_share": round(float(total[C_DECOMPRESS_CYCLES]) * ns_per_cycle / cpu_ns, 4),
-            "store_ns_compress": round(float(total[C_COMPRESS_CYCLES]) * ns_per_cycle
-                                       / max(1, counters["stores"]), 1),
-        },
-        "integrity": {
-            "verified": int(v[V_VERIFIED]),
-            "mismatches": int(v[V_MISMATCHES]),
-            "load_mismatches": counters["load_mismatch"],
-            "tree_error": int(v[V_TREE_ERROR]),
-            "pool_error": int(v[V_POOL_ERROR]),
-            "accounting_ok": not bool(v[V_ACCOUNTING]),
-            "leaked_entries": int(v[V_LEAKED]),
-            "device_verified": int(v[V_DEVICE_VERIFIED]),
-            "lru_error": int(v[V_LRU_ERROR]),
-            "frames_counter_ok": not bool(v[V_GLOBAL_FRAMES]),
-        },
-        "writeback": _writeback_figures(counters),
-        "op_counts": {
-            "store": int(total[C_STORES]),
-            "load": int(total[C_LOADS]),
-            "invalidate": int(total[C_INVALIDATES]),
-        },
-    }
-
-
-def _writeback_figures(c: dict) -> dict:
-    depth = [c[f"depth_{k}"] for k in range(1, 9)]
-    wb = c["written_back_pages"]
-    freed = c["writeback_frames_freed"]
-    return {
-        "pool_limit_hit": c["pool_limit_hit"],
-        "written_back_pages": wb,
-        "reject_reclaim_fail": c["reject_reclaim_fail"],
-        "restores": c["writeback_restores"],
-        "no_progress": c["writeback_no_progress"],
-        "overflow": c["writeback_overflow"],
-        "denied": c["writeback_denied"],
-        "recheck_abort": c["writeback_recheck_abort"],
-        "slot_busy": c["writeback_slot_busy"],
-        "frames_freed": freed,
-        "frames_freed_per_object": round(freed / wb, 4) if wb else 0.0,
-        "objects_per_frame_freed": round(wb / freed, 4) if freed else None,
-        "lru_inversions": c["lru_inversions"],
-        "shrinker_runs": c["shrinker_runs"],
-        "depth_histogram": {str(k + 1): n for k, n in enumerate(depth) if n},
-        "max_depth": max((k + 1 for k, n in enumerate(depth) if n), default=0),
-        "device_writes": c["device_writes"],
-        "device_reads": c["device_reads"],
-        "load_device": c["load_device"],
-    }
-
-
-def integrity_ok(rec: dict) -> bool:
-    i = rec["integrity"]
-    return (i["mismatches"] == 0 and i["load_mismatches"] == 0 and i["tree_error"] == 0
-            and i["pool_error"] == 0 and i["accounting_ok"] and i["leaked_entries"] == 0
-            and i.get("lru_error", 0) == 0 and i.get("frames_counter_ok", True))
+    counters = {name: int(total[i]) for i, name in enumerate(COUNTER_NAMES)}
+    return run_record(cfg.to_dict(), meta, samples, seconds, counters, [int(x) for x in cnt[:, C_OPS]],
+                      sync.lstat_sum(a.lstat[PHASE_MEASURE], LOCK_CLASS_NAMES), 1.0 / arena.cycles_per_ns, verify)

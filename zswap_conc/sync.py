@@ -305,3 +305,27 @@ def spin_lock(locks, pend, held, lstat, kind, phase, lk, cpu) -> None:
     while not spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu):
         cpu_relax()
 
+
+
+def lstat_sum(lstat_phase: np.ndarray, class_names) -> list[dict]:
+    """Per lock class, its CPUs' lock_stat slots summed (minima and maxima taken), in cycles: what
+    ``results.run.lock_stat_rows`` turns into /proc/lock_stat rows."""
+    out = []
+    for c, name in enumerate(class_names):
+        s = lstat_phase[c]  # (cpus, LS_WIDTH)
+        acq = int(s[:, LS_ACQUISITIONS].sum())
+        con = int(s[:, LS_CONTENTIONS].sum())
+        out.append({
+            "class": name,
+            "con_bounces": int(s[:, LS_CON_BOUNCES].sum()),
+            "contentions": con,
+            "wait_min": int(s[:, LS_WAIT_MIN].min()) if con else 0,
+            "wait_max": int(s[:, LS_WAIT_MAX].max()),
+            "wait_total": int(s[:, LS_WAIT_TOTAL].sum()),
+            "acq_bounces": int(s[:, LS_ACQ_BOUNCES].sum()),
+            "acquisitions": acq,
+            "hold_min": int(s[:, LS_HOLD_MIN].min()) if acq else 0,
+            "hold_max": int(s[:, LS_HOLD_MAX].max()),
+            "hold_total": int(s[:, LS_HOLD_TOTAL].sum()),
+        })
+    return out

@@ -113,3 +113,14 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
     if a.ctl[2, G_FRAMES_USED] != r[V_FRAMES]:
         r[V_GLOBAL_FRAMES] = 1
     return r
+
+
+V_NAMES = ("verified", "mismatches", "tree_error", "pool_error", "accounting", "stored", "same_filled", "frames",
+           "compressed_bytes", "leaked", "device_verified", "lru_error", "global_frames")  # the V_* columns, named
+assert len(V_NAMES) == V_WIDTH
+
+
+def arena_verify_report(a, cpu_buf: int = 0) -> dict[str, int]:
+    """``arena_verify`` with its figures named (``V_NAMES``), as records carry them."""
+    v = arena_verify(a, cpu_buf)
+    return {name: int(v[i]) for i, name in enumerate(V_NAMES)}

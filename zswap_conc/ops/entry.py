@@ -24,7 +24,7 @@ from numba import njit
 from zswap_conc.arena import G_FRAMES_USED, SL_KEY, SL_ON_DEVICE
 from zswap_conc.compress import DECOMPRESS_TOKEN, decompress
 from zswap_conc.index import N_KEY, NIL
-from zswap_conc.jit import HOT, bytes_copy
+from zswap_conc.jit import HOT, STEP, bytes_copy
 from zswap_conc.lru import lru_del
 from zswap_conc.ops.counters import C_BLOCKED_STEPS, C_DECOMPRESS_CYCLES, C_WB_FRAMES_FREED
 from zswap_conc.ops.frame import (
@@ -137,7 +137,7 @@ def device_write(a, slot, page) -> None:
         spin_ns(a.params[P_DEV_WRITE_CYCLES])
 
 
-@njit(**HOT)
+@njit(**STEP)
 def after_free(a, cpu, f) -> int:
     """Leave the free steps: to the step the operation asked for, or the operation's end."""
     if f[F_AFTER_FREE] >= 0:
@@ -146,7 +146,7 @@ def after_free(a, cpu, f) -> int:
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def entry_free_step(a, cpu, f) -> int:
     """One of the free steps for the entry in ``f[F_OLD]``, whose last reference was dropped."""
     ph = f[F_PHASE]

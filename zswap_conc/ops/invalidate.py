@@ -15,7 +15,7 @@ from numba import njit
 
 from zswap_conc.arena import SL_LIVE, SL_ON_DEVICE
 from zswap_conc.index import NIL, tree_erase, tree_search
-from zswap_conc.jit import HOT
+from zswap_conc.jit import STEP
 from zswap_conc.ops.counters import C_INVAL_HIT, C_INVAL_MISS, C_INVALIDATES
 from zswap_conc.ops.entry import E_STATE, ENTRY_DEAD, entry_put
 from zswap_conc.ops.frame import F_KEY, F_PC, F_PHASE, F_RESULT, F_SLOT, F_TREE, PROGRESS, RES_MISS, op_done
@@ -26,7 +26,7 @@ IV_ERASE = 1
 INVALIDATE_STEP_NAMES = ("invalidate: tree_lock", "invalidate: erase + put")
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _erase_step(a, cpu, f) -> int:
     cnt = a.cnt[f[F_PHASE], cpu]
     slot = f[F_SLOT]
@@ -51,7 +51,7 @@ def _erase_step(a, cpu, f) -> int:
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def invalidate_step(a, cpu, f) -> int:
     """One step of the invalidate in frame ``f``."""
     pc = f[F_PC]

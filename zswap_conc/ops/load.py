@@ -22,7 +22,7 @@ from numba import njit
 
 from zswap_conc.arena import SL_LIVE, SL_ON_DEVICE, SL_VERSION
 from zswap_conc.index import NIL, tree_search
-from zswap_conc.jit import HOT, bytes_copy
+from zswap_conc.jit import STEP, bytes_copy
 from zswap_conc.ops.counters import C_DEV_READS, C_LOAD_DEVICE, C_LOAD_HIT, C_LOAD_MISS, C_LOADS, C_MISMATCH
 from zswap_conc.ops.entry import E_REFCOUNT, entry_decompress, entry_put
 from zswap_conc.ops.frame import (
@@ -54,7 +54,7 @@ LOAD_STEP_NAMES = ("load: tree_lock", "load: search + get", "load: decompress", 
                    "load: put", "load: read swap device")
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _search_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     cnt[C_LOADS] += 1
@@ -78,7 +78,7 @@ def _search_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _decompress_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     ok = entry_decompress(a, cpu, f[F_ENTRY], cnt)
@@ -92,7 +92,7 @@ def _decompress_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _put_step(a, cpu, f) -> int:
     nxt = entry_put(a, f, f[F_ENTRY])
     f[F_ENTRY] = NIL  # no reference held from here on
@@ -103,7 +103,7 @@ def _put_step(a, cpu, f) -> int:
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _device_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     out = a.cpu_out[cpu]
@@ -119,7 +119,7 @@ def _device_step(a, cpu, f, cnt) -> int:
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def load_step(a, cpu, f) -> int:
     """One step of the load in frame ``f``."""
     pc = f[F_PC]

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 from numba import njit
 
-from zswap_conc.jit import HOT
+from zswap_conc.jit import HOT, STEP
 from zswap_conc.ops.counters import C_BLOCKED_STEPS
 from zswap_conc.ops.frame import BLOCKED, F_PC, F_PHASE, PROGRESS
 from zswap_conc.params import P_LOCK_KIND, P_POOL_LOCK0, P_TREE_LOCK0
 from zswap_conc.sync import spin_trylock_step, spin_unlock
 
 
-@njit(**HOT)
+@njit(**STEP)
 def tree_lock_id(a, t) -> int:
     return a.params[P_TREE_LOCK0] + t
 
 
-@njit(**HOT)
+@njit(**STEP)
 def pool_lock_id(a, pl) -> int:
     return a.params[P_POOL_LOCK0] + pl
 
@@ -43,7 +43,7 @@ def unlock(a, lk, cpu, ph) -> None:
     spin_unlock(a.locks, a.held, a.lstat, a.params[P_LOCK_KIND], ph, lk, cpu)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def lock_step(a, cpu, f, lk, next_pc) -> int:
     """A step that takes lock ``lk``: BLOCKED while it is busy, else on to ``next_pc`` (every lock
     step is followed by its critical section)."""

@@ -38,7 +38,7 @@ from zswap_conc.arena import (
 )
 from zswap_conc.compress import COMPRESS_FAIL, compress
 from zswap_conc.index import NIL, tree_erase, tree_insert, tree_search
-from zswap_conc.jit import HOT
+from zswap_conc.jit import STEP
 from zswap_conc.lru import lru_add
 from zswap_conc.ops.counters import (
     C_BYTES_IN,
@@ -125,7 +125,7 @@ LIMIT_WRITING_BACK = 1  # a writeback frame was pushed; its result decides
 LIMIT_PASSED = 2  # there is room (or writeback made some): compress and store
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _limit_check(a, cpu, f, depth, cnt) -> int:
     """The pool-limit part of COMPRESS: -1 to go on compressing, else the step's result."""
     state = f[F_LIMIT_STATE]
@@ -160,7 +160,7 @@ def _limit_check(a, cpu, f, depth, cnt) -> int:
     return -1
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _compress_step(a, cpu, f, depth, cnt) -> int:
     r = _limit_check(a, cpu, f, depth, cnt)
     if r >= 0:
@@ -193,7 +193,7 @@ def _compress_step(a, cpu, f, depth, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _pool_alloc_step(a, cpu, f, cnt) -> int:
     n = a.nodes
     ph = f[F_PHASE]
@@ -226,7 +226,7 @@ def _pool_alloc_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _copy_step(a, cpu, f, cnt) -> int:
     n = a.nodes
     e = f[F_ENTRY]
@@ -248,7 +248,7 @@ def _copy_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _insert_step(a, cpu, f, cnt) -> int:
     n = a.nodes
     slot = f[F_SLOT]
@@ -276,7 +276,7 @@ def _insert_step(a, cpu, f, cnt) -> int:
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _drop_step(a, cpu, f) -> int:
     """The new data goes to the swap device: the pool's copy of the slot is stale."""
     n = a.nodes
@@ -296,7 +296,7 @@ def _drop_step(a, cpu, f) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _dev_write_step(a, cpu, f, cnt) -> int:
     page = a.cpu_page[cpu]
     page_build(a.corpus, a.params, f[F_KEY], f[F_VERSION], page)
@@ -308,7 +308,7 @@ def _dev_write_step(a, cpu, f, cnt) -> int:
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def store_step(a, cpu, f, depth) -> int:
     """One step of the store in frame ``f`` (``depth`` frames on ``cpu``'s stack)."""
     pc = f[F_PC]

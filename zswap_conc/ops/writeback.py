@@ -44,7 +44,7 @@ from zswap_conc.arena import (
     WRITEBACK_RECURSIVE,
 )
 from zswap_conc.index import N_KEY, NIL, tree_erase, tree_search
-from zswap_conc.jit import HOT
+from zswap_conc.jit import STEP
 from zswap_conc.lru import E_TS, LRU_OBJECT, frame_first_object, lru_oldest_ts, lru_rotate, lru_victim
 from zswap_conc.ops.counters import (
     C_DEV_WRITES,
@@ -132,13 +132,13 @@ WB_FRAME_MAX = 128  # pageframe LRU: objects written back to empty one frame, at
 SHRINK_BATCH = 64  # deferred: pages one shrinker run writes back, at most
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _end(a, cpu, f) -> int:
     f[F_RESULT] = RES_OK if f[F_WB_COUNT] > 0 else RES_FAIL
     return op_done(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _retry(a, cpu, f) -> int:
     """Skip this victim: pick another, unless WB_MAX_TRIES were skipped already."""
     f[F_TRIES] += 1
@@ -149,7 +149,7 @@ def _retry(a, cpu, f) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _pick_step(a, cpu, f, cnt) -> int:
     n = a.nodes
     p = a.params
@@ -174,7 +174,7 @@ def _pick_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _claim_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     protocol = a.params[P_PROTOCOL]
@@ -200,7 +200,7 @@ def _claim_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _search_step(a, cpu, f) -> int:
     correct = a.params[P_PROTOCOL] == PROTOCOL_CORRECT
     e = tree_search(a.roots, a.nodes, f[F_TREE], f[F_KEY])
@@ -216,7 +216,7 @@ def _search_step(a, cpu, f) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _decompress_step(a, cpu, f, depth, cnt) -> int:
     slot = f[F_SLOT]
     e = f[F_ENTRY]
@@ -244,7 +244,7 @@ def _decompress_step(a, cpu, f, depth, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _after_restore_step(a, cpu, f, depth, cnt) -> int:
     if a.frames[cpu, depth, F_RESULT] == RES_OK:
         cnt[C_WB_NO_PROGRESS] += 1  # re-compressed into the pool: nothing reclaimed
@@ -254,7 +254,7 @@ def _after_restore_step(a, cpu, f, depth, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _dev_write_step(a, cpu, f, cnt) -> int:
     device_write(a, f[F_SLOT], a.cpu_out[cpu])
     cnt[C_DEV_WRITES] += 1
@@ -262,7 +262,7 @@ def _dev_write_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _give_up_step(a, cpu, f) -> int:
     """RECHECK of a buggy protocol giving up a victim it holds a reference to."""
     nxt = entry_put(a, f, f[F_ENTRY])
@@ -275,7 +275,7 @@ def _give_up_step(a, cpu, f) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _recheck_step(a, cpu, f, cnt) -> int:
     n = a.nodes
     slot = f[F_SLOT]
@@ -302,7 +302,7 @@ def _recheck_step(a, cpu, f, cnt) -> int:
     return PROGRESS
 
 
-@njit(**HOT)
+@njit(**STEP)
 def _finish_step(a, cpu, f, depth) -> int:
     p = a.params
     slot = f[F_SLOT]
@@ -325,7 +325,7 @@ def _finish_step(a, cpu, f, depth) -> int:
     return _end(a, cpu, f)
 
 
-@njit(**HOT)
+@njit(**STEP)
 def writeback_step(a, cpu, f, depth) -> int:
     """One step of the writeback in frame ``f`` (``depth`` frames on ``cpu``'s stack)."""
     pc = f[F_PC]

@@ -1,0 +1,170 @@
+"""What several commands share: flag types that reject bad values in one line, the pool and
+workload flags of ``run``/``soak``, the Config they build, exit statuses and notices."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from zswap_conc.config import ALLOCATOR_NAMES, LOCK_NAMES, Config, PageMix, parse_compressor, parse_mix, parse_size
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run happened and found something wrong (integrity, a dead worker, a race)
+EXIT_USAGE = 2  # bad input: nothing was run
+EXIT_INTERRUPTED = 130  # SIGINT or SIGTERM
+
+
+class UsageError(Exception):
+    """A command line argparse refused; printed as one line, exit status 2."""
+
+
+def int_flag(flag: str, lo: int, hi: int | None = None):
+    """An argparse type: an integer in [lo, hi], else a one-line error naming the range."""
+
+    def conv(text: str) -> int:
+        try:
+            v = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo or (hi is not None and v > hi):
+            rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"{v} is out of range; accepted: {rng}")
+        return v
+
+    return conv
+
+
+def seconds_flag(text: str) -> float:
+    """An argparse type: a duration in seconds, ``3``, ``500ms`` or ``10m``."""
+    t = text.strip().lower()
+    scale = 1.0
+    for suffix, mult in (("ms", 1e-3), ("s", 1.0), ("m", 60.0)):
+        if t.endswith(suffix):
+            t, scale = t[: -len(suffix)], mult
+            break
+    try:
+        v = float(t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration; accepted: seconds > 0, e.g. 3 or 500ms") from None
+    if not v > 0 or v > 86400:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; accepted: seconds > 0 (up to 86400)")
+    return v
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of one configuration (``run``, ``soak``)."""
+    g = p.add_argument_group("pool and locking")
+    g.add_argument("--strategy", default="per-swaptype",
+                   help="global | per-swaptype | hashed | split64m (default per-swaptype)")
+    g.add_argument("--cpus", type=int_flag("--cpus", 1, 1024), default=2, help="simulated CPUs (default 2)")
+    g.add_argument("--buckets", type=int_flag("--buckets", 1, 65536), default=256, help="hashed: buckets (default 256)")
+    g.add_argument("--swap-types", type=int_flag("--swap-types", 1, 32), default=None, help="swap devices (default 1)")
+    g.add_argument("--swap-size", default="16G", help="size of each swap device (default 16G)")
+    g.add_argument("--allocator", default="zbud", help=f"{' | '.join(ALLOCATOR_NAMES)} (default zbud)")
+    g.add_argument("--pools", type=int_flag("--pools", 0, 1024), default=0,
+                   help="0: one pool per swap type (2012); N: N pools chosen by hash (2023)")
+    g.add_argument("--pool-size", default="256M", help="pool memory, split over the pools (default 256M)")
+    g.add_argument("--lock", default="ticket", help=f"spinlock kind: {' | '.join(LOCK_NAMES)} (default ticket)")
+    g.add_argument("--compressor", default="lz4", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
+    g.add_argument("--zstd-level", type=int_flag("--zstd-level", 1, 19), default=1,
+                   help="zstd compression level (default 1)")
+    g.add_argument("--reject-above", type=int_flag("--reject-above", 0), default=0,
+                   help="reject compressed sizes above this many bytes (default: largest object)")
+    wb = p.add_argument_group("pool limit, writeback and the swap device")
+    wb.add_argument("--max-pool-frames", type=int_flag("--max-pool-frames", 0), default=0,
+                    help="pool limit in 4 KiB frames (default: the whole pool)")
+    wb.add_argument("--max-pool-percent", type=float, default=0.0, help="pool limit as %% of --ram-size")
+    wb.add_argument("--ram-size", default="8G", help="the simulated machine's RAM (default 8G)")
+    wb.add_argument("--writeback", default="direct",
+                    help="recursive | denial-map | direct | deferred: what a full pool does (default direct)")
+    wb.add_argument("--lru", default="object", help="object | pageframe: reclaim order (default object)")
+    wb.add_argument("--dev-write-ns", type=int_flag("--dev-write-ns", 0, 10**8), default=0,
+                    help="swap device: cost of writing a page (default 0)")
+    wb.add_argument("--dev-read-ns", type=int_flag("--dev-read-ns", 0, 10**8), default=0,
+                    help="swap device: cost of reading a page (default 0)")
+    w = p.add_argument_group("workload")
+    w.add_argument("--mix", default="50/35/15", help="store/load/invalidate percentages (default 50/35/15)")
+    w.add_argument("--clusters-per-cpu", type=int_flag("--clusters-per-cpu", 1, 4096), default=4,
+                   help="256-slot clusters each CPU stores into (default 4)")
+    w.add_argument("--zero-pct", type=float, default=10.0, help="zero-filled pages, %% (default 10)")
+    w.add_argument("--same-pct", type=float, default=5.0, help="same-filled non-zero pages, %% (default 5)")
+    w.add_argument("--incompressible-pct", type=float, default=15.0, help="incompressible pages, %% (default 15)")
+    w.add_argument("--seed", type=int_flag("--seed", 0), default=1, help="workload seed (default 1)")
+    m = p.add_argument_group("measurement")
+    m.add_argument("--duration", type=seconds_flag, default=None, help="seconds measured per run")
+    m.add_argument("--warmup", type=float, default=None, help="seconds run before measuring (default 0.5)")
+    m.add_argument("--no-pin", action="store_true", help="do not pin workers to cores")
+
+
+def config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
+    """The Config the flags of ``add_config_flags`` describe (not yet validated)."""
+    base = base or Config()
+    name, synth = parse_compressor(ns.compressor)
+    changes = dict(
+        strategy=ns.strategy,
+        cpus=ns.cpus,
+        buckets=ns.buckets,
+        swap_size=parse_size(ns.swap_size, "--swap-size"),
+        allocator=ns.allocator,
+        pools=ns.pools,
+        pool_size=parse_size(ns.pool_size, "--pool-size"),
+        lock=ns.lock,
+        compressor=name,
+        synthetic_ns=synth,
+        zstd_level=ns.zstd_level,
+        reject_above=ns.reject_above,
+        clusters_per_cpu=ns.clusters_per_cpu,
+        pages=PageMix(zero=ns.zero_pct, same=ns.same_pct, incompressible=ns.incompressible_pct),
+        seed=ns.seed,
+        pin=not ns.no_pin,
+        max_pool_frames=ns.max_pool_frames,
+        max_pool_percent=ns.max_pool_percent,
+        ram_size=parse_size(ns.ram_size, "--ram-size"),
+        writeback=ns.writeback,
+        lru=ns.lru,
+        dev_write_ns=ns.dev_write_ns,
+        dev_read_ns=ns.dev_read_ns,
+    )
+    changes["mix"] = parse_mix(ns.mix)
+    if ns.swap_types is not None:
+        changes["swap_types"] = ns.swap_types
+    if ns.duration is not None:
+        changes["duration"] = ns.duration
+    if ns.warmup is not None:
+        changes["warmup"] = ns.warmup
+    return base.replace(**changes)
+
+
+def oversub_warning(cpus: int, cores: int) -> str:
+    return (f"warning: {cpus} workers on {cores} cores: oversubscribed; spinlock figures include "
+            f"waiting for preempted lock holders, which is not the design's fault")
+
+
+def compile_notices() -> None:
+    """Before a command that compiles: where numba's cache is, if not where it should be."""
+    from zswap_conc.jit import CACHE_NOTE
+
+    if CACHE_NOTE:
+        print(CACHE_NOTE, file=sys.stderr)
+
+
+def stale_notice() -> None:
+    """Mention shared memory that dead runs left behind (never a live run's)."""
+    from zswap_conc.arena import segments_stale
+
+    stale = segments_stale()
+    if stale:
+        mib = sum(s for _, _, s in stale) >> 20
+        print(f"note: {len(stale)} shared-memory segment(s) ({mib} MiB) were left by dead runs; "
+              f"'zswap-conc clean --yes' removes them", file=sys.stderr)
+
+
+def cores_allowed() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def one_line(message: object) -> str:
+    """User text echoed in an error (a flag value, a file name) must not break the one-line rule."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))

@@ -1,0 +1,83 @@
+"""``zswap-conc hunt``: search schedules of the checked pool for a broken invariant, and print
+the minimal failing schedule with its trace and the command that replays it."""
+
+from __future__ import annotations
+
+import argparse
+
+from zswap_conc.commands.common import EXIT_FAILED, compile_notices, int_flag, seconds_flag
+from zswap_conc.config import ConfigError
+
+HELP = "search schedules for a race in a writeback protocol"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--variant", default="none", help="none | no-refcount-2013 | no-recheck-2023 | "
+                   "recursive-writeback-2012 | lock-order-inversion (default none)")
+    p.add_argument("--scheduler", default="pct", help="random | pct | dfs (default pct)")
+    p.add_argument("--budget", default="30s", help="seconds (30s) or a number of schedules (1000); default 30s")
+    p.add_argument("--seed", type=int_flag("--seed", 0), default=0, help="scheduler seed (default 0)")
+    p.add_argument("--strategy", default="per-swaptype", help="locking strategy of the checked pool")
+    p.add_argument("--depth", type=int_flag("--depth", 1, 10), default=3, help="pct: bug depth d (default 3)")
+    p.add_argument("--preemptions", type=int_flag("--preemptions", 0, 10), default=1,
+                   help="dfs: preemption bound (default 1)")
+
+
+def names_check(variant: str, strategy: str, scheduler: str | None = None) -> None:
+    """Refuse an unknown variant, strategy or scheduler in one line naming what is accepted."""
+    from zswap_conc.check.scheduler import SCHEDULERS
+    from zswap_conc.check.variants import VARIANT_NAMES
+    from zswap_conc.strategies import STRATEGIES
+
+    if variant not in VARIANT_NAMES:
+        raise ConfigError(f"--variant: unknown variant {variant!r}; accepted: {', '.join(VARIANT_NAMES)}")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"--strategy: unknown strategy {strategy!r}; accepted: {', '.join(STRATEGIES)}")
+    if scheduler is not None and scheduler not in SCHEDULERS:
+        raise ConfigError(f"--scheduler: unknown scheduler {scheduler!r}; accepted: {', '.join(SCHEDULERS)}")
+
+
+def replay_command(schedule: str, variant: str, strategy: str) -> str:
+    return f"zswap-conc replay {schedule} --variant {variant} --strategy {strategy}"
+
+
+def budget_parse(text: str) -> tuple[float | None, int | None]:
+    """``30s`` / ``2m`` -> (seconds, None); ``1000`` -> (None, schedules)."""
+    b = text.strip().lower()
+    try:
+        if b.endswith(("s", "m")):
+            return seconds_flag(b), None
+        executions = int(b)
+        if executions >= 1:
+            return None, executions
+    except (ValueError, argparse.ArgumentTypeError):
+        pass
+    raise ConfigError(f"--budget: cannot read {text!r}; accepted: seconds like 30s or a number of "
+                      f"schedules like 1000")
+
+
+def main(ns: argparse.Namespace) -> int:
+    from zswap_conc.check.hunt import hunt
+
+    compile_notices()
+    names_check(ns.variant, ns.strategy, ns.scheduler)
+    seconds, executions = budget_parse(ns.budget)
+    how = {"pct": f" (depth {ns.depth})", "dfs": f" (preemption bound {ns.preemptions})"}.get(ns.scheduler, "")
+    print(f"zswap-conc hunt: variant {ns.variant}, scheduler {ns.scheduler}{how}, strategy {ns.strategy}, "
+          f"seed {ns.seed}, budget {ns.budget}")
+    r = hunt(ns.variant, ns.scheduler, ns.strategy, budget_executions=executions, budget_seconds=seconds,
+             seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions)
+    rate = f"{r.executions / r.seconds:,.0f} schedules/s, {r.steps / r.seconds:,.0f} steps/s" if r.seconds else ""
+    if not r.found:
+        why = "explored every schedule within the bound" if r.exhausted else "budget spent"
+        print(f"no violation: {r.executions} schedules, {r.steps} steps in {r.seconds:.1f}s ({rate}); {why}"
+              + (f"; {r.truncated} cut off at the step limit" if r.truncated else ""))
+        return 0
+    print(f"FOUND after {r.executions} schedules ({r.steps} steps, {r.seconds:.2f}s; {rate})")
+    print(f"invariant broken: {r.invariant}: {r.detail}")
+    print(f"minimal schedule: {r.schedule_string}")
+    print("trace:")
+    for line in r.trace:
+        print(f"  {line}")
+    print(f"replay: {replay_command(r.schedule_string, ns.variant, ns.strategy)}")
+    return EXIT_FAILED

@@ -1,0 +1,107 @@
+"""``zswap-conc sweep``: contention curves, every variant at 1..ncores CPUs (the main job), with
+its summary table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from zswap_conc.commands.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    compile_notices,
+    cores_allowed,
+    int_flag,
+    seconds_flag,
+)
+from zswap_conc.outputs import out_dir_prepare
+from zswap_conc.results.sweep import sweep_points
+
+HELP = "contention curves: every strategy at 1..ncores CPUs (the main job)"
+SWEEP_FLAGS = ("strategies", "cpus", "duration", "warmup", "repeats", "workload", "compressor", "swap_types",
+               "oversubscribe")
+CONFIG_FLAGS = ("allocator", "lock", "pools", "pool_size", "buckets", "writeback", "lru", "max_pool_frames",
+                "max_pool_percent")  # flags that go into the experiment's [config] table
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="experiment TOML file holding any of these settings (flags win)")
+    p.add_argument("--strategies", help="comma list of STRATEGY[:SWAPTYPES][@WRITEBACK] "
+                   "(default global,per-swaptype,per-swaptype:4,hashed,split64m)")
+    p.add_argument("--cpus", help="CPU counts, e.g. 1,2,4,8 or 1-16 (default 1..cores)")
+    p.add_argument("--duration", type=seconds_flag, help="seconds measured per run (default 1.5)")
+    p.add_argument("--warmup", type=float, help="seconds before measuring (default 0.3)")
+    p.add_argument("--repeats", type=int_flag("--repeats", 1, 100), help="runs per point (default 3)")
+    p.add_argument("--workload", help="thrash | swapout-storm | swapin | exit (default thrash)")
+    p.add_argument("--compressor", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
+    p.add_argument("--swap-types", type=int_flag("--swap-types", 1, 32), help="swap types for variants without :N")
+    p.add_argument("--allocator", help="zbud | zsmalloc (default zbud)")
+    p.add_argument("--lock", help="ticket | ttas (default ticket)")
+    p.add_argument("--pools", type=int_flag("--pools", 0, 1024), help="0: one pool per swap type; N: hashed pools")
+    p.add_argument("--pool-size", help="pool memory (default 256M)")
+    p.add_argument("--buckets", type=int_flag("--buckets", 1, 65536), help="hashed: buckets (default 256)")
+    p.add_argument("--writeback", help="writeback path for variants without @PATH (default direct)")
+    p.add_argument("--lru", help="object | pageframe (default object)")
+    p.add_argument("--max-pool-frames", type=int_flag("--max-pool-frames", 1), help="pool limit in frames")
+    p.add_argument("--max-pool-percent", type=float, help="pool limit as %% of the config's ram_size")
+    p.add_argument("--oversubscribe", action="store_true", default=None,
+                   help="allow more workers than cores (such points are marked)")
+    p.add_argument("--out", help="results folder (default zswap-results/sweep-<time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def summary_table(doc: dict) -> str:
+    """One line per point: median throughput and its spread, speedup, efficiency and contention."""
+    pts = sweep_points(doc)
+    w = max([16] + [len(p["variant"]) for p in pts])
+    head = (f"{'variant':<{w}} {'cpus':>4} {'ops/s (median)':>15} {'min..max':>21} {'speedup':>8} {'eff.':>6} "
+            f"{'wait share':>10} {'cont/acq':>9}")
+    lines = [head]
+    for p in pts:
+        mark = "*" if p["oversubscribed"] else " "
+        bad = "" if p["integrity_ok"] else "  INTEGRITY FAILED"
+        o = p["ops_s"]
+        lines.append(f"{p['variant']:<{w}} {p['cpus']:>3}{mark} {o['median']:>15,.0f} "
+                     f"{o['min']:>10,.0f}..{o['max']:<10,.0f} {p['speedup']:>8.2f} {p['efficiency']:>6.0%} "
+                     f"{p['wait_share']:>10.2%} {p['contentions_per_acquisition']:>9.4f}{bad}")
+    if any(p["oversubscribed"] for p in pts):
+        lines.append("* oversubscribed: more workers than cores; spinlock figures include preempted holders")
+    return "\n".join(lines)
+
+
+def main(ns: argparse.Namespace) -> int:
+    from zswap_conc.errors import WorkerDied
+    from zswap_conc.experiment import experiment_build, toml_load
+    from zswap_conc.sweep import SweepStopped, sweep_run
+
+    compile_notices()
+    file_settings = toml_load(ns.config) if ns.config else {}
+    flags = {k: getattr(ns, k) for k in SWEEP_FLAGS}
+    overrides = {k: getattr(ns, k) for k in CONFIG_FLAGS if getattr(ns, k) is not None}
+    if overrides:
+        cfg_table = dict(file_settings.get("config", {}) or {})
+        cfg_table.update(overrides)
+        flags["config"] = cfg_table
+    exp = experiment_build(flags, file_settings)
+    out = out_dir_prepare(ns.out or file_settings.get("out"), "sweep")
+    cores = cores_allowed()
+    over = [n for n in exp.cpus if n > cores]
+    if over:
+        print(f"warning: CPU counts {over} exceed the {cores} cores available: oversubscribed, marked in the "
+              f"results; spinlocks collapse there for reasons unrelated to the design", file=sys.stderr)
+    total = len(exp.variants) * len(exp.cpus) * exp.repeats
+    print(f"zswap-conc sweep: {len(exp.variants)} variants x CPUs {list(exp.cpus)} x {exp.repeats} repeats = "
+          f"{total} runs of {exp.base.duration:g}s (+{exp.base.warmup:g}s warm-up); workload {exp.workload}; "
+          f"results in {out}", file=sys.stderr)
+    try:
+        doc = sweep_run(exp, out, progress=not ns.quiet)
+    except SweepStopped as e:
+        print(f"zswap-conc: {'error: ' if isinstance(e.cause, WorkerDied) else ''}{e}; kept {e.kept} of "
+              f"{e.total} runs in {e.path} (marked incomplete); shared memory removed", file=sys.stderr)
+        return EXIT_FAILED if isinstance(e.cause, WorkerDied) else EXIT_INTERRUPTED
+    print(summary_table(doc))
+    ho = doc["harness_overhead_s"]
+    print(f"wall time {doc['wall_s']:.1f}s; harness overhead between runs: median {ho['median']:.2f}s, "
+          f"max {ho['max']:.2f}s")
+    print(f"wrote {out}/sweep.json, sweep.csv, contention.png, contention.svg, lockstat.txt")
+    return 0 if all(p["integrity_ok"] for p in doc["points"]) else EXIT_FAILED
