@@ -126,6 +126,14 @@ LIMIT_PASSED = 2  # there is room (or writeback made some): compress and store
 
 
 @njit(**STEP)
+def _to_device(f, cnt, reason) -> int:
+    """The page goes to the swap device instead of the pool; ``reason`` is the counter to bump."""
+    cnt[reason] += 1
+    f[F_PC] = ST_DROP_LOCK
+    return PROGRESS
+
+
+@njit(**STEP)
 def _limit_check(a, cpu, f, depth, cnt) -> int:
     """The pool-limit part of COMPRESS: -1 to go on compressing, else the step's result."""
     state = f[F_LIMIT_STATE]
@@ -140,13 +148,9 @@ def _limit_check(a, cpu, f, depth, cnt) -> int:
                 # 2023+: the store never writes back; it queues the shrinker and goes to the device
                 if load_acquire(a.ctl[2], G_SHRINK) == 0:
                     atomic_cas(a.ctl[2], G_SHRINK, 0, 1)
-                cnt[C_REJECT_RECLAIM_FAIL] += 1
-                f[F_PC] = ST_DROP_LOCK
-                return PROGRESS
+                return _to_device(f, cnt, C_REJECT_RECLAIM_FAIL)
             if depth >= FRAME_DEPTH:
-                cnt[C_WB_OVERFLOW] += 1
-                f[F_PC] = ST_DROP_LOCK
-                return PROGRESS
+                return _to_device(f, cnt, C_WB_OVERFLOW)
             f[F_LIMIT_STATE] = LIMIT_WRITING_BACK
             op_begin_writeback(a, cpu, f[F_POOL], f[F_PHASE])
             return PROGRESS
@@ -154,9 +158,7 @@ def _limit_check(a, cpu, f, depth, cnt) -> int:
     elif state == LIMIT_WRITING_BACK:
         f[F_LIMIT_STATE] = LIMIT_PASSED
         if a.frames[cpu, depth, F_RESULT] != RES_OK:  # the writeback we pushed freed nothing
-            cnt[C_REJECT_RECLAIM_FAIL] += 1
-            f[F_PC] = ST_DROP_LOCK
-            return PROGRESS
+            return _to_device(f, cnt, C_REJECT_RECLAIM_FAIL)
     return -1
 
 
@@ -179,13 +181,9 @@ def _compress_step(a, cpu, f, depth, cnt) -> int:
     length = compress(p, a.cpu_zctx[cpu, 0], page, a.cpu_cbuf[cpu], f[F_KEY], version, idx, a.corpus_clen[idx])
     cnt[C_COMPRESS_CYCLES] += cycles() - t0
     if length == COMPRESS_FAIL:
-        cnt[C_REJECT_COMPRESS_FAIL] += 1
-        f[F_PC] = ST_DROP_LOCK
-        return PROGRESS
+        return _to_device(f, cnt, C_REJECT_COMPRESS_FAIL)
     if length > p[P_REJECT_ABOVE]:
-        cnt[C_REJECT_POOR] += 1
-        f[F_PC] = ST_DROP_LOCK
-        return PROGRESS
+        return _to_device(f, cnt, C_REJECT_POOR)
     cnt[C_BYTES_IN] += page.shape[0]
     cnt[C_BYTES_OUT] += length
     f[F_LEN] = length
@@ -202,17 +200,13 @@ def _pool_alloc_step(a, cpu, f, cnt) -> int:
     e = entry_alloc(a, f[F_SLOT])
     if e == NIL:
         unlock(a, pool_lock_id(a, pl), cpu, ph)
-        cnt[C_ENTRY_FAIL] += 1
-        f[F_PC] = ST_DROP_LOCK
-        return PROGRESS
+        return _to_device(f, cnt, C_ENTRY_FAIL)
     before = a.pool_meta[pl, PM_FRAMES_USED]
     h = pool_alloc(alloc, a.pool_meta, a.pool_heads, a.frame_meta, a.frame_free, pl, f[F_LEN])
     if h < 0:
         entry_free(a, e)
         unlock(a, pool_lock_id(a, pl), cpu, ph)
-        cnt[C_REJECT_ALLOC] += 1
-        f[F_PC] = ST_DROP_LOCK
-        return PROGRESS
+        return _to_device(f, cnt, C_REJECT_ALLOC)
     grown = a.pool_meta[pl, PM_FRAMES_USED] - before
     n[e, E_HANDLE] = h
     n[e, E_POOL] = pl
@@ -233,9 +227,7 @@ def _copy_step(a, cpu, f, cnt) -> int:
     if e == NIL:  # same-filled: no pool object, so the entry is allocated here
         e = entry_alloc(a, f[F_SLOT])
         if e == NIL:
-            cnt[C_ENTRY_FAIL] += 1
-            f[F_PC] = ST_DROP_LOCK
-            return PROGRESS
+            return _to_device(f, cnt, C_ENTRY_FAIL)
         n[e, E_POOL] = f[F_POOL]
     if f[F_HANDLE] >= 0:
         pool_obj_write(a.params[P_ALLOCATOR], a.frame_meta, a.pool_data, f[F_HANDLE], a.cpu_cbuf[cpu], f[F_LEN])

@@ -263,16 +263,23 @@ def _dev_write_step(a, cpu, f, cnt) -> int:
 
 
 @njit(**STEP)
+def _put_ours_and_unlock(a, cpu, f, then) -> int:
+    """Put this writeback's reference (tree_lock held) and unlock; on to ``then``, through the free
+    steps if it was the last reference."""
+    nxt = entry_put(a, f, f[F_ENTRY])
+    f[F_ENTRY] = NIL  # no reference held from here on
+    unlock(a, tree_lock_id(a, f[F_TREE]), cpu, f[F_PHASE])
+    f[F_AFTER_FREE] = then
+    f[F_PC] = nxt if nxt >= 0 else then
+    return PROGRESS
+
+
+@njit(**STEP)
 def _give_up_step(a, cpu, f) -> int:
     """RECHECK of a buggy protocol giving up a victim it holds a reference to."""
-    nxt = entry_put(a, f, f[F_ENTRY])
-    f[F_ENTRY] = NIL
     f[F_VICTIM] = VICTIM_DIRECT
     f[F_TRIES] += 1
-    unlock(a, tree_lock_id(a, f[F_TREE]), cpu, f[F_PHASE])
-    f[F_AFTER_FREE] = WB_LOCK
-    f[F_PC] = nxt if nxt >= 0 else WB_LOCK
-    return PROGRESS
+    return _put_ours_and_unlock(a, cpu, f, WB_LOCK)
 
 
 @njit(**STEP)
@@ -294,12 +301,7 @@ def _recheck_step(a, cpu, f, cnt) -> int:
         cnt[C_WRITTEN_BACK] += 1
     elif f[F_VICTIM] == VICTIM_DIRECT:
         cnt[C_WB_RECHECK_ABORT] += 1
-    nxt = entry_put(a, f, e)  # ours
-    f[F_ENTRY] = NIL  # no reference held from here on
-    unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
-    f[F_AFTER_FREE] = WB_FINISH
-    f[F_PC] = nxt if nxt >= 0 else WB_FINISH
-    return PROGRESS
+    return _put_ours_and_unlock(a, cpu, f, WB_FINISH)
 
 
 @njit(**STEP)
