@@ -25,23 +25,19 @@ TREE_N = 1_000_000
 
 
 @njit
-def _lock_loop(locks, pend, held, lstat, kind, n):
+def _lock_loop(locks, held, lstat, lsite, kind, stats, n):
     for _ in range(n):
-        sync.spin_lock(locks, pend, held, lstat, kind, 1, 0, 0)
-        sync.spin_unlock(locks, held, lstat, kind, 1, 0, 0)
+        sync.spin_lock(locks, held, kind, stats, 0, 0, 0)
+        sync.spin_unlock(locks, held, lstat, lsite, kind, stats, 1, 0, 0)
 
 
+@pytest.mark.parametrize("stats", [1, 0], ids=["lockstat", "no-lockstat"])
 @pytest.mark.parametrize("kind", sorted(sync.LOCK_KINDS))
-def test_lock_uncontended(benchmark, kind):
-    locks = np.zeros((1, sync.LK_WIDTH), np.int64)
-    sync.locks_init(locks, np.array([0]))
-    pend = np.full((1, sync.PD_WIDTH), -1, np.int64)
-    held = np.zeros((1, sync.HELD_WIDTH), np.int64)
-    lstat = np.zeros((3, 1, 1, sync.LS_WIDTH), np.int64)
-    sync.lstat_init(lstat)
+def test_lock_uncontended(benchmark, kind, stats):
+    locks, held, lstat, lsite = sync.lock_arrays(1, 1)
     k = sync.LOCK_KINDS[kind]
-    _lock_loop(locks, pend, held, lstat, k, 10)
-    benchmark.pedantic(_lock_loop, args=(locks, pend, held, lstat, k, LOCK_LOOPS), rounds=5)
+    _lock_loop(locks, held, lstat, lsite, k, stats, 10)
+    benchmark.pedantic(_lock_loop, args=(locks, held, lstat, lsite, k, stats, LOCK_LOOPS), rounds=5)
     benchmark.extra_info["ns_per_acquire_release"] = round(benchmark.stats.stats.median / LOCK_LOOPS * 1e9, 1)
 
 
@@ -62,7 +58,7 @@ def test_op_step_blocked(benchmark, arena_factory):
     reference counting on (see jit.py) it costs 2-3 times as much."""
     ar = arena_factory(cpus=2)
     a = ar.v
-    assert sync.spin_trylock_step(a.locks, a.pend, a.held, a.lstat, a.params[P_LOCK_KIND], 1, a.params[P_TREE_LOCK0], 0)
+    assert sync.spin_trylock_step(a.locks, a.held, a.params[P_LOCK_KIND], 1, a.params[P_TREE_LOCK0], 0, 0)
     op_begin(a, 1, OP_LOAD, 0, 1)
     _blocked_steps(a, 1, 10)
     benchmark.pedantic(_blocked_steps, args=(a, 1, STEPS), rounds=7)

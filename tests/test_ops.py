@@ -29,6 +29,7 @@ from zswap_conc.ops.frame import (
 from zswap_conc.ops.step import op_step
 from zswap_conc.pages import page_build
 from zswap_conc.strategies import STRATEGIES
+from zswap_conc.sync import H_DEPTH
 from zswap_conc.verify import (
     V_ACCOUNTING,
     V_DEVICE_VERIFIED,
@@ -100,7 +101,7 @@ def _drive(cfg: Config, nops: int, seed: int):
         assert v[V_MISMATCHES] == 0 and v[V_TREE_ERROR] == 0 and v[V_POOL_ERROR] == 0
         assert v[V_ACCOUNTING] == 0 and v[V_LEAKED] == 0
         assert v[V_STORED] + v[V_DEVICE_VERIFIED] == sum(1 for x in model.values() if x is not None)
-        assert a.held[:, 0].sum() == 0  # no lock left held
+        assert a.held[:, H_DEPTH].sum() == 0  # no lock left held
         outcomes["written_back"] = int(a.cnt[1, :, C_WRITTEN_BACK].sum())
         return outcomes
 

@@ -13,42 +13,36 @@ NPROC = 2  # no more than the cores CI has: a preempted ticket waiter stalls the
 ITERS = 200_000
 
 
-def _shared_int64(n: int) -> np.ndarray:
+def _shared_zeros(shape) -> np.ndarray:
     # an anonymous shared mapping survives fork and never appears in /dev/shm
-    return np.frombuffer(mmap.mmap(-1, n * 8), dtype=np.int64)
+    n = int(np.prod(shape))
+    return np.frombuffer(mmap.mmap(-1, n * 8), dtype=np.int64).reshape(shape)
 
 
 @njit
-def _hammer(locks, pend, held, lstat, kind, cpu, counter, iters):
+def _hammer(locks, held, lstat, lsite, kind, cpu, counter, iters):
     for _ in range(iters):
-        sync.spin_lock(locks, pend, held, lstat, kind, 1, 0, cpu)
+        sync.spin_lock(locks, held, kind, 1, 0, cpu, 0)
         # a deliberately non-atomic read-modify-write: only the lock keeps it exact
         v = counter[0]
         counter[0] = v + 1
-        sync.spin_unlock(locks, held, lstat, kind, 1, 0, cpu)
+        sync.spin_unlock(locks, held, lstat, lsite, kind, 1, 1, 0, cpu)
 
 
 def _lock_arrays(ncpu: int):
-    locks = _shared_int64(sync.LK_WIDTH).reshape(1, sync.LK_WIDTH)
-    sync.locks_init(locks, np.array([0]))
-    pend = _shared_int64(ncpu * sync.PD_WIDTH).reshape(ncpu, sync.PD_WIDTH)
-    pend[:, sync.PD_LOCK] = -1
-    held = _shared_int64(ncpu * sync.HELD_WIDTH).reshape(ncpu, sync.HELD_WIDTH)
-    lstat = _shared_int64(3 * ncpu * sync.LS_WIDTH).reshape(3, 1, ncpu, sync.LS_WIDTH)
-    sync.lstat_init(lstat)
-    return locks, pend, held, lstat
+    return sync.lock_arrays(1, ncpu, zeros=_shared_zeros)
 
 
 @pytest.mark.parametrize("kind", sorted(sync.LOCK_KINDS))
 def test_multiprocess_counter_loses_no_increment(kind):
     k = sync.LOCK_KINDS[kind]
-    locks, pend, held, lstat = _lock_arrays(NPROC)
-    counter = _shared_int64(8)
-    _hammer(locks, pend, held, lstat, k, 0, counter, 1)  # compile before forking
+    locks, held, lstat, lsite = _lock_arrays(NPROC)
+    counter = _shared_zeros(8)
+    _hammer(locks, held, lstat, lsite, k, 0, counter, 1)  # compile before forking
     counter[0] = 0
     lstat[...] = 0
     ctx = multiprocess.get_context("fork")
-    procs = [ctx.Process(target=_hammer, args=(locks, pend, held, lstat, k, c, counter, ITERS))
+    procs = [ctx.Process(target=_hammer, args=(locks, held, lstat, lsite, k, c, counter, ITERS))
              for c in range(NPROC)]
     for p in procs:
         p.start()
@@ -64,37 +58,72 @@ def test_multiprocess_counter_loses_no_increment(kind):
 
 
 @pytest.mark.parametrize("kind", sorted(sync.LOCK_KINDS))
-def test_lock_stat_counts_contention_and_bounces(kind):
+def test_lock_stat_counts_contention_bounces_handoff_and_call_sites(kind):
     k = sync.LOCK_KINDS[kind]
-    locks, pend, held, lstat = _lock_arrays(2)
+    locks, held, lstat, lsite = _lock_arrays(2)
     step = sync.spin_trylock_step
-    assert step(locks, pend, held, lstat, k, 1, 0, 0)  # cpu0 takes it: no bounce (first use)
-    assert not step(locks, pend, held, lstat, k, 1, 0, 1)  # cpu1 must wait
-    assert not step(locks, pend, held, lstat, k, 1, 0, 1)
+    assert step(locks, held, k, 1, 0, 0, 3)  # cpu0 takes it at site 3: no bounce (first use)
+    assert not step(locks, held, k, 1, 0, 1, 5)  # cpu1 must wait, at site 5
+    assert not step(locks, held, k, 1, 0, 1, 5)
     assert locks[0, sync.LK_OWNER] == 1  # held by cpu0
-    sync.spin_unlock(locks, held, lstat, k, 1, 0, 0)
-    assert step(locks, pend, held, lstat, k, 1, 0, 1)  # contended, last taken by cpu0: bounce
-    sync.spin_unlock(locks, held, lstat, k, 1, 0, 1)
-    assert step(locks, pend, held, lstat, k, 1, 0, 1)  # same cpu again: neither
-    sync.spin_unlock(locks, held, lstat, k, 1, 0, 1)
+    assert lstat[1, 0, 0, sync.LS_ACQUISITIONS] == 0  # nothing is published while the lock is held
+    sync.spin_unlock(locks, held, lstat, lsite, k, 1, 1, 0, 0)
+    assert lstat[1, 0, 0, sync.LS_ACQUISITIONS] == 1  # ... and all of it after the release
+    assert step(locks, held, k, 1, 0, 1, 5)  # contended, released last by cpu0: bounce
+    sync.spin_unlock(locks, held, lstat, lsite, k, 1, 1, 0, 1)
+    assert step(locks, held, k, 1, 0, 1, 7)  # same cpu again: neither
+    sync.spin_unlock(locks, held, lstat, lsite, k, 1, 1, 0, 1)
     s0, s1 = lstat[1, 0, 0], lstat[1, 0, 1]
     assert (s0[sync.LS_ACQUISITIONS], s0[sync.LS_CONTENTIONS], s0[sync.LS_ACQ_BOUNCES]) == (1, 0, 0)
     assert (s1[sync.LS_ACQUISITIONS], s1[sync.LS_CONTENTIONS]) == (2, 1)
     assert (s1[sync.LS_ACQ_BOUNCES], s1[sync.LS_CON_BOUNCES]) == (1, 1)
     assert 0 < s1[sync.LS_WAIT_MIN] <= s1[sync.LS_WAIT_MAX] <= s1[sync.LS_WAIT_TOTAL]
-    assert held[0, 0] == held[1, 0] == 0
+    # hand-off: from cpu0's release to cpu1's acquisition, shorter than cpu1's whole wait
+    assert 0 <= s1[sync.LS_HANDOFF_TOTAL] == s1[sync.LS_HANDOFF_MAX] <= s1[sync.LS_WAIT_TOTAL]
+    assert s0[sync.LS_HOLD_TOTAL] > 0 and s1[sync.LS_HOLD_MIN] <= s1[sync.LS_HOLD_MAX]
+    # the contention point: site 5 waited once, sites 3 and 7 never
+    assert lsite[1, 1, 0, 5, sync.SITE_CONTENTIONS] == 1 and lsite[1, 1, 0, 5, sync.SITE_WAIT] == s1[sync.LS_WAIT_TOTAL]
+    assert lsite[1, :, 0, [3, 7], sync.SITE_CONTENTIONS].sum() == 0
+    rows = sync.lsite_sum(lsite[1], ["tree_lock"], lambda site: f"site {site}")["tree_lock"]
+    assert rows == [{"site": "site 5", "contentions": 1, "wait_total": int(s1[sync.LS_WAIT_TOTAL])}]
+    assert sync.held_locks(held, 0) == sync.held_locks(held, 1) == []
+
+
+@pytest.mark.parametrize("kind", sorted(sync.LOCK_KINDS))
+def test_statistics_off_records_nothing_and_still_excludes(kind):
+    k = sync.LOCK_KINDS[kind]
+    locks, held, lstat, lsite = _lock_arrays(2)
+    before = lstat.copy()
+    assert sync.spin_trylock_step(locks, held, k, 0, 0, 0, 1)
+    assert not sync.spin_trylock_step(locks, held, k, 0, 0, 1, 1)
+    sync.spin_unlock(locks, held, lstat, lsite, k, 0, 1, 0, 0)
+    assert sync.spin_trylock_step(locks, held, k, 0, 0, 1, 1)
+    sync.spin_unlock(locks, held, lstat, lsite, k, 0, 1, 0, 1)
+    assert (lstat == before).all() and not lsite.any()
+    assert locks[0, sync.LK_RELEASE_TS] == 0 and locks[0, sync.LK_LAST_CPU] == -1
+
+
+def test_nested_locks_release_in_any_order():
+    locks, held, lstat, lsite = sync.lock_arrays(2, 1)
+    assert sync.spin_trylock_step(locks, held, sync.LOCK_TTAS, 1, 0, 0, 0)
+    assert sync.spin_trylock_step(locks, held, sync.LOCK_TTAS, 1, 1, 0, 0)
+    assert sync.held_locks(held, 0) == [0, 1]
+    sync.spin_unlock(locks, held, lstat, lsite, sync.LOCK_TTAS, 1, 1, 0, 0)  # the outer one first
+    assert sync.held_locks(held, 0) == [1]
+    sync.spin_unlock(locks, held, lstat, lsite, sync.LOCK_TTAS, 1, 1, 1, 0)
+    assert sync.held_locks(held, 0) == [] and lstat[1, 0, 0, sync.LS_ACQUISITIONS] == 2
 
 
 def test_ticket_lock_is_fifo():
     k = sync.LOCK_TICKET
-    locks, pend, held, lstat = _lock_arrays(3)
+    locks, held, lstat, lsite = _lock_arrays(3)
     step = sync.spin_trylock_step
-    assert step(locks, pend, held, lstat, k, 1, 0, 0)
-    assert not step(locks, pend, held, lstat, k, 1, 0, 2)  # cpu2 queues first
-    assert not step(locks, pend, held, lstat, k, 1, 0, 1)
-    sync.spin_unlock(locks, held, lstat, k, 1, 0, 0)
-    assert not step(locks, pend, held, lstat, k, 1, 0, 1)  # cpu1 came later: still waits
-    assert step(locks, pend, held, lstat, k, 1, 0, 2)
+    assert step(locks, held, k, 1, 0, 0, 0)
+    assert not step(locks, held, k, 1, 0, 2, 0)  # cpu2 queues first
+    assert not step(locks, held, k, 1, 0, 1, 0)
+    sync.spin_unlock(locks, held, lstat, lsite, k, 1, 1, 0, 0)
+    assert not step(locks, held, k, 1, 0, 1, 0)  # cpu1 came later: still waits
+    assert step(locks, held, k, 1, 0, 2, 0)
 
 
 def test_atomics():

@@ -12,7 +12,7 @@ LOCKING (who may write what; see also sync, index, pool and ops):
   params, clusters, corpus, corpus_clen   written by the parent before the workers start; read-only
   ctl                                     written by the parent (GO, STOP, PHASE) and by workers
                                           (READY, atomically)
-  locks, pend, held, lstat                sync.py
+  locks, held, lstat, lsite               sync.py
   roots, nodes[:, tree columns]           the tree's tree_lock (index.py)
   nodes[:, entry columns]                 ops/entry.py: the slot's busy bit, or the tree_lock for REFCOUNT
   pool_*, frame_*, obj_owner, nodes[:, LRU columns]
@@ -44,6 +44,7 @@ from zswap_conc.params import (
     P_DEV_READ_CYCLES,
     P_DEV_WRITE_CYCLES,
     P_LOCK_KIND,
+    P_LOCKSTAT,
     P_LRU,
     P_MAX_FRAMES,
     P_MIX_LOAD,
@@ -124,7 +125,7 @@ CNT_WIDTH = 64
 CBUF_BYTES = 2 * PAGE_SIZE  # covers LZ4's and zstd's worst-case bound for one page
 
 FIELDS = (
-    "params", "ctl", "locks", "pend", "held", "lstat", "roots", "nodes",
+    "params", "ctl", "locks", "held", "lstat", "lsite", "roots", "nodes",
     "pool_meta", "pool_heads", "frame_meta", "frame_free", "pool_data",
     "corpus", "corpus_clen", "slots", "clusters", "cpu_state", "cnt", "frames",
     "cpu_page", "cpu_cbuf", "cpu_out", "cpu_zctx", "device", "frame_lru", "obj_owner",
@@ -151,9 +152,9 @@ class Layout:
             "params": ((P_WIDTH,), i8),
             "ctl": ((3, 8), i8),
             "locks": ((self.nlocks, sync.LK_WIDTH), i8),
-            "pend": ((n, sync.PD_WIDTH), i8),
             "held": ((n, sync.HELD_WIDTH), i8),
             "lstat": ((PHASES, len(LOCK_CLASS_NAMES), n, sync.LS_WIDTH), i8),
+            "lsite": ((PHASES, n, len(LOCK_CLASS_NAMES), sync.SITES, 2), i8),
             "roots": ((self.ntrees, R_WIDTH), i8),
             "nodes": ((self.nentries, 16), i8),
             "pool_meta": ((self.npools, 16), i8),
@@ -217,6 +218,7 @@ def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarra
     p[P_NPOOLS] = layout.npools
     p[P_POOLS_HASHED] = 1 if cfg.pools > 0 else 0
     p[P_LOCK_KIND] = sync.LOCK_KINDS[cfg.lock]
+    p[P_LOCKSTAT] = 1 if cfg.lockstat else 0
     p[P_COMPRESSOR] = compress.COMPRESSORS[cfg.compressor]
     p[P_SYNTH_CYCLES] = int(cfg.synthetic_ns * cycles_per_ns)
     p[P_ZSTD_LEVEL] = cfg.zstd_level
@@ -343,7 +345,7 @@ class Arena:
         pages.params_fill(v.params, cfg, corpus.shape[0] - pages.CORPUS_RANDOM_PAGES, pages.CORPUS_RANDOM_PAGES)
         classes = np.array([LOCKCLASS_TREE] * lay.ntrees + [LOCKCLASS_POOL] * lay.npools, np.int64)
         sync.locks_init(v.locks, classes)
-        v.pend[:, sync.PD_LOCK] = -1
+        sync.held_init(v.held)
         sync.lstat_init(v.lstat)
         v.roots[:, R_ROOT] = NIL
         v.nodes[:, :N_TREE_COLUMNS] = NIL

@@ -60,6 +60,10 @@ def compare_docs(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
     return rows
 
 
+def _pct(x: float | None) -> str:
+    return f"{'-':>7}" if x is None else f"{x:>7.1%}"
+
+
 def compare_table(rows: list[dict]) -> str:
     head = (f"{'variant':<16} {'cpus':>4} {'A ops/s':>12} {'±A':>6} {'B ops/s':>12} {'±B':>6} {'B/A':>7} "
             f"{'wait A':>7} {'wait B':>7}  verdict")
@@ -69,8 +73,8 @@ def compare_table(rows: list[dict]) -> str:
             lines.append(f"{r['variant']:<16} {r['cpus']:>4}  only in {r['only_in']}")
             continue
         lines.append(f"{r['variant']:<16} {r['cpus']:>4} {r['a_ops_s']:>12,.0f} {r['a_spread']:>6.1%} "
-                     f"{r['b_ops_s']:>12,.0f} {r['b_spread']:>6.1%} {r['ratio']:>7.3f} {r['a_wait_share']:>7.1%} "
-                     f"{r['b_wait_share']:>7.1%}  {r['verdict']}")
+                     f"{r['b_ops_s']:>12,.0f} {r['b_spread']:>6.1%} {r['ratio']:>7.3f} {_pct(r['a_wait_share'])} "
+                     f"{_pct(r['b_wait_share'])}  {r['verdict']}")
     lines.append("±: spread of the repeats, (max - min) / median; a ratio inside the larger spread is noise")
     return "\n".join(lines)
 

@@ -87,6 +87,7 @@ class Config:
     pools: int = 0  # 0: one pool per swap type (2012); N: N pools chosen by hash (2023)
     pool_size: int = 256 << 20  # bytes of pool, split evenly between the pools
     lock: str = "ticket"  # spinlock kind
+    lockstat: bool = True  # lock_stat statistics; off: none at all (their cost measured against it)
     compressor: str = "lz4"
     synthetic_ns: int = 0  # synthetic compressor: cost of one compression
     zstd_level: int = 1

@@ -39,4 +39,5 @@ P_DEV_WRITE_CYCLES = 31  # swap device: cost of writing one page
 P_DEV_READ_CYCLES = 32  # swap device: cost of reading one page
 P_PROTOCOL = 33  # ops.PROTOCOL_*: the correct writeback protocol or a known-buggy one (race hunter)
 P_WATCHDOG_CYCLES = 34  # a worker exits when the parent's heartbeat is older than this (0: never)
+P_LOCKSTAT = 35  # 1: lock_stat statistics (timestamps in the holder, published after release); 0: none
 P_WIDTH = 40

@@ -51,7 +51,8 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
                     ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", color=colour, label=label, capsize=3)
                     ax.plot(xs, [p["linear"] for p in vp], ls="--", lw=1, color=colour, alpha=0.6)
                 else:
-                    ys = [p[key] * (100 if key == "wait_share" else 1) for p in vp]
+                    ys = [float("nan") if p[key] is None else p[key] * (100 if key == "wait_share" else 1)
+                          for p in vp]  # None: measured with lock statistics off
                     ax.plot(xs, ys, marker="o", color=colour, label=label)
                 over = [(x, y) for x, y, p in zip(xs, ys, vp, strict=True) if p["oversubscribed"]]
                 if over:

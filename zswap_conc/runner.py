@@ -37,6 +37,7 @@ from zswap_conc.arena import (
 from zswap_conc.config import PAGE_SIZE, Config, oversubscribed
 from zswap_conc.errors import Interrupted, WorkerDied
 from zswap_conc.ops.counters import C_OPS, COUNTER_NAMES
+from zswap_conc.ops.step import site_name
 from zswap_conc.params import P_WATCHDOG_CYCLES
 from zswap_conc.results.meta import loadavg, machine_meta
 from zswap_conc.results.run import partial_record, run_record, soak_check, soak_figures
@@ -81,6 +82,14 @@ def warm_up() -> float:
         arena_verify_report(ar.v, 0)
     _WARM["t"] = time.perf_counter() - t0
     return _WARM["t"]
+
+
+def _lockstat_cost(lock: str, rate: float) -> dict[str, float]:
+    """lock_stat's own cost per acquisition on this machine (measured once per process and lock)."""
+    key = ("lockstat", lock)
+    if key not in _WARM:
+        _WARM[key] = sync.lockstat_cost(sync.LOCK_KINDS[lock], rate)
+    return _WARM[key]
 
 
 def _worker(arena: Arena, cpu: int, core: int | None) -> None:
@@ -184,6 +193,7 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
         loadavg_start=loadavg(),
         cycles_per_ns=round(rate, 4),
         compile_s=round(compile_s, 3),
+        lockstat_cost_ns=_lockstat_cost(cfg.lock, rate) if cfg.lockstat else None,
     )
     old_term = signal.getsignal(signal.SIGTERM)
 
@@ -301,4 +311,6 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
     meta["loadavg_end"] = loadavg()
     counters = {name: int(total[i]) for i, name in enumerate(COUNTER_NAMES)}
     return run_record(cfg.to_dict(), meta, samples, seconds, counters, [int(x) for x in cnt[:, C_OPS]],
-                      sync.lstat_sum(a.lstat[PHASE_MEASURE], LOCK_CLASS_NAMES), 1.0 / arena.cycles_per_ns, verify)
+                      sync.lstat_sum(a.lstat[PHASE_MEASURE], LOCK_CLASS_NAMES),
+                      sync.lsite_sum(a.lsite[PHASE_MEASURE], LOCK_CLASS_NAMES, site_name),
+                      1.0 / arena.cycles_per_ns, verify)

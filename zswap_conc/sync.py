@@ -7,13 +7,20 @@ array read inside a loop may be hoisted out of it by the optimiser and spin fore
 Spinlocks are *stepped*: ``spin_trylock_step`` makes one attempt and says whether the lock is now
 held, so the same lock code serves the worker processes (which spin on it) and the race hunter
 (which schedules each attempt).  A CPU waits on at most one lock at a time, so its pending
-attempt (ticket, first-attempt time) lives in a per-CPU record here, not in the caller.
+attempt (ticket, first-failure time) lives in its per-CPU record here (``held``), not in the caller,
+beside the records of the locks it holds.
 
 LOCKING (of the structures in this module)
-  ``locks[lk]``       the lock word itself: written only with atomics.
-  ``locks[lk, LK_LAST_CPU]``, ``locks[lk, LK_OWNER]``  written only by the holder of ``lk``.
-  ``pend[cpu]``, ``held[cpu]``, ``lstat[:, :, cpu]``   written only by ``cpu``; the parent reads
+  ``locks[lk, LK_WORD]``, ``locks[lk, LK_SERVING]``   the lock itself: written only with atomics
+                      (SERVING by the holder, with a release store).
+  ``locks[lk, LK_LAST_CPU]``, ``LK_OWNER``, ``LK_RELEASE_TS``  written only by the holder of ``lk``,
+                      on the line it already owns.
+  ``held[cpu]``, ``lstat[:, :, cpu]``, ``lsite[:, cpu]``   written only by ``cpu``; the parent reads
                       them after the workers stopped (or as racy per-second samples).
+
+lock_stat costs the critical section one timestamp read after the acquisition and one before the
+release (plus two stores to the lock's own line): every statistic is published after the release,
+into the releasing CPU's own rows.  With statistics off (``--lockstat off``) there is neither.
 """
 
 from __future__ import annotations
@@ -177,21 +184,29 @@ LOCK_KINDS = {"ticket": LOCK_TICKET, "ttas": LOCK_TTAS}
 # columns of locks[lk, :]; one lock per 64-byte line
 LK_WORD = 0  # ttas: owner cpu + 1 or 0; ticket: next ticket to hand out
 LK_SERVING = 1  # ticket: the ticket now allowed in
-LK_LAST_CPU = 2  # cpu that took the lock last (-1: never taken): bounce accounting
+LK_LAST_CPU = 2  # cpu that released the lock last (-1: never taken): bounce accounting (statistics on)
 LK_OWNER = 3  # cpu + 1 of the holder, 0 if free: assert_held and lockdep
 LK_CLASS = 4  # lock class id (row of the lock_stat table)
+LK_RELEASE_TS = 5  # cycle counter at the last release: hand-off latency (statistics on)
 LK_WIDTH = 8
 
-# columns of pend[cpu, :]: the attempt in progress
-PD_LOCK = 0  # lock id being attempted, -1 if none
-PD_TICKET = 1  # ticket taken on the first attempt
-PD_START = 2  # cycle counter at the first attempt
-PD_TRIES = 3  # attempts so far
-PD_WIDTH = 8
-
+# columns of held[cpu, :]: the CPU's attempt in progress, then the locks it holds, innermost last
+H_PEND_LOCK = 0  # lock id being attempted, -1 if none
+H_PEND_TICKET = 1  # ticket taken on the first attempt
+H_PEND_START = 2  # cycle counter at the first failed attempt (statistics on): the wait starts there
+H_PEND_TRIES = 3  # attempts so far
+H_DEPTH = 4  # locks held
+H_REC = 8  # first held-lock record; record k starts at H_REC + k * HR_WIDTH
+HR_LOCK = 0  # lock id
+HR_CLASS = 1  # its class (read while the lock's line is ours)
+HR_T_ACQ = 2  # cycle counter just after the acquisition
+HR_WAIT = 3  # cycles waited, -1 if the first attempt took it
+HR_BOUNCED = 4  # 1 if another CPU released it last
+HR_SITE = 5  # call site (ops: operation and step) that took it
+HR_HANDOFF = 6  # contended: cycles from the previous holder's release to this acquisition, else -1
+HR_WIDTH = 7
 HELD_MAX = 7  # deepest lock nesting a CPU may have
-# held[cpu, 0] is the depth; held[cpu, 1 + 2k] lock id and held[cpu, 2 + 2k] its acquire time
-HELD_WIDTH = 16
+HELD_WIDTH = 64  # H_REC + HELD_MAX * HR_WIDTH words, rounded up to whole cache lines
 
 # columns of lstat[phase, class, cpu, :], lock_stat's per-class figures (times in cycles)
 LS_CON_BOUNCES = 0  # contended acquisitions whose lock was last taken on another cpu
@@ -204,7 +219,14 @@ LS_ACQUISITIONS = 6  # all acquisitions
 LS_HOLD_MIN = 7  # shortest hold
 LS_HOLD_MAX = 8  # longest hold
 LS_HOLD_TOTAL = 9  # sum of holds
+LS_HANDOFF_TOTAL = 10  # sum of hand-off latencies of contended acquisitions
+LS_HANDOFF_MAX = 11  # longest hand-off
 LS_WIDTH = 16  # 128 bytes: each cpu's row owns its cache lines
+
+# lsite[phase, cpu, class, site, :]: lock_stat's contention points, per call site
+SITE_CONTENTIONS = 0  # contended acquisitions made at this site
+SITE_WAIT = 1  # cycles waited there
+SITES = 128  # call-site ids 0..127 (ops.locking.lock_site: operation and step)
 
 INT64_MAX = np.iinfo(np.int64).max
 
@@ -222,12 +244,33 @@ def locks_init(locks: np.ndarray, classes: np.ndarray) -> None:
     locks[:, LK_CLASS] = classes
 
 
+def held_init(held: np.ndarray) -> None:
+    held[...] = 0
+    held[:, H_PEND_LOCK] = -1
+
+
+def lock_arrays(nlocks: int, ncpus: int, nclasses: int = 1, zeros=None):
+    """(locks, held, lstat, lsite) for ``nlocks`` locks of class 0 used by ``ncpus`` CPUs, outside an
+    arena (tests, benchmarks, calibration); ``zeros(shape)`` allocates int64 arrays (e.g. shared)."""
+    if zeros is None:
+        def zeros(shape):
+            return np.zeros(shape, np.int64)
+    locks = zeros((nlocks, LK_WIDTH))
+    locks_init(locks, np.zeros(nlocks, np.int64))
+    held = zeros((ncpus, HELD_WIDTH))
+    held_init(held)
+    lstat = zeros((3, nclasses, ncpus, LS_WIDTH))
+    lstat_init(lstat)
+    lsite = zeros((3, ncpus, nclasses, SITES, 2))
+    return locks, held, lstat, lsite
+
+
 @njit(**HOT, inline="always")
-def _try_acquire(locks, lk, cpu, kind, pend):
+def _try_acquire(locks, lk, cpu, kind, held):
     if kind == LOCK_TICKET:
-        if pend[cpu, PD_TRIES] == 0:
-            pend[cpu, PD_TICKET] = fetch_add(locks[lk], LK_WORD, 1)
-        return load_acquire(locks[lk], LK_SERVING) == pend[cpu, PD_TICKET]
+        if held[cpu, H_PEND_TRIES] == 0:
+            held[cpu, H_PEND_TICKET] = fetch_add(locks[lk], LK_WORD, 1)
+        return load_acquire(locks[lk], LK_SERVING) == held[cpu, H_PEND_TICKET]
     # test, then test-and-set: the read keeps waiters off the line's exclusive state
     if load_acquire(locks[lk], LK_WORD) != 0:
         return False
@@ -235,27 +278,55 @@ def _try_acquire(locks, lk, cpu, kind, pend):
 
 
 @njit(**HOT)
-def spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu) -> bool:
-    """One attempt at lock ``lk`` by ``cpu``; True once it is held (stats recorded then)."""
-    now = cycles()
-    if pend[cpu, PD_LOCK] != lk:
-        pend[cpu, PD_LOCK] = lk
-        pend[cpu, PD_TRIES] = 0
-        pend[cpu, PD_START] = now
-    acquired = _try_acquire(locks, lk, cpu, kind, pend)
-    pend[cpu, PD_TRIES] += 1
+def spin_trylock_step(locks, held, kind, stats, lk, cpu, site) -> bool:
+    """One attempt at lock ``lk`` by ``cpu``; True once it is held.
+
+    With ``stats``, the holder takes one timestamp just after acquiring and notes what lock_stat
+    needs in its own record (``held``); nothing is published until the release, so the lock is
+    held no longer than the work inside it and that one timestamp."""
+    if held[cpu, H_PEND_LOCK] != lk:
+        held[cpu, H_PEND_LOCK] = lk
+        held[cpu, H_PEND_TRIES] = 0
+    acquired = _try_acquire(locks, lk, cpu, kind, held)
+    tries = held[cpu, H_PEND_TRIES] + 1
+    held[cpu, H_PEND_TRIES] = tries
     if not acquired:
+        if stats and tries == 1:
+            held[cpu, H_PEND_START] = cycles()  # lock_contended(): the wait starts at the first failure
         return False
-    if pend[cpu, PD_TRIES] > 1:  # an uncontended acquisition reuses the first reading
+    d = held[cpu, H_DEPTH]
+    r = H_REC + d * HR_WIDTH
+    held[cpu, r + HR_LOCK] = lk
+    if stats:
         now = cycles()
-    cls = locks[lk, LK_CLASS]
+        held[cpu, r + HR_T_ACQ] = now
+        held[cpu, r + HR_CLASS] = locks[lk, LK_CLASS]
+        last = locks[lk, LK_LAST_CPU]
+        held[cpu, r + HR_BOUNCED] = 1 if (last != cpu and last >= 0) else 0
+        held[cpu, r + HR_SITE] = site
+        if tries > 1:
+            held[cpu, r + HR_WAIT] = now - held[cpu, H_PEND_START]
+            held[cpu, r + HR_HANDOFF] = max(0, now - locks[lk, LK_RELEASE_TS])
+        else:
+            held[cpu, r + HR_WAIT] = -1
+            held[cpu, r + HR_HANDOFF] = -1
+    locks[lk, LK_OWNER] = cpu + 1
+    held[cpu, H_DEPTH] = d + 1
+    held[cpu, H_PEND_LOCK] = -1
+    return True
+
+
+@njit(**HOT)
+def _lstat_publish(held, lstat, lsite, phase, cpu, r, hold) -> None:
+    """The statistics of one acquisition, written after its release into the CPU's own rows."""
+    cls = held[cpu, r + HR_CLASS]
     st = lstat[phase, cls, cpu]
-    bounced = locks[lk, LK_LAST_CPU] != cpu and locks[lk, LK_LAST_CPU] >= 0
     st[LS_ACQUISITIONS] += 1
+    bounced = held[cpu, r + HR_BOUNCED] != 0
     if bounced:
         st[LS_ACQ_BOUNCES] += 1
-    if pend[cpu, PD_TRIES] > 1:
-        wait = now - pend[cpu, PD_START]
+    wait = held[cpu, r + HR_WAIT]
+    if wait >= 0:
         st[LS_CONTENTIONS] += 1
         if bounced:
             st[LS_CON_BOUNCES] += 1
@@ -264,47 +335,83 @@ def spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu) -> bool:
             st[LS_WAIT_MIN] = wait
         if wait > st[LS_WAIT_MAX]:
             st[LS_WAIT_MAX] = wait
-    locks[lk, LK_LAST_CPU] = cpu
-    locks[lk, LK_OWNER] = cpu + 1
-    pend[cpu, PD_LOCK] = -1
-    depth = held[cpu, 0]
-    held[cpu, 1 + 2 * depth] = lk
-    held[cpu, 2 + 2 * depth] = now
-    held[cpu, 0] = depth + 1
-    return True
-
-
-@njit(**HOT)
-def spin_unlock(locks, held, lstat, kind, phase, lk, cpu) -> None:
-    """Release ``lk``, which ``cpu`` must hold (innermost or not), recording its hold time."""
-    depth = held[cpu, 0]
-    k = depth - 1
-    while k >= 0 and held[cpu, 1 + 2 * k] != lk:
-        k -= 1
-    hold = cycles() - held[cpu, 2 + 2 * k]
-    for j in range(k, depth - 1):  # keep the held stack dense
-        held[cpu, 1 + 2 * j] = held[cpu, 3 + 2 * j]
-        held[cpu, 2 + 2 * j] = held[cpu, 4 + 2 * j]
-    held[cpu, 0] = depth - 1
-    st = lstat[phase, locks[lk, LK_CLASS], cpu]
+        handoff = held[cpu, r + HR_HANDOFF]
+        st[LS_HANDOFF_TOTAL] += handoff
+        if handoff > st[LS_HANDOFF_MAX]:
+            st[LS_HANDOFF_MAX] = handoff
+        site = lsite[phase, cpu, cls, held[cpu, r + HR_SITE]]
+        site[SITE_CONTENTIONS] += 1
+        site[SITE_WAIT] += wait
     st[LS_HOLD_TOTAL] += hold
     if hold < st[LS_HOLD_MIN]:
         st[LS_HOLD_MIN] = hold
     if hold > st[LS_HOLD_MAX]:
         st[LS_HOLD_MAX] = hold
+
+
+@njit(**HOT)
+def spin_unlock(locks, held, lstat, lsite, kind, stats, phase, lk, cpu) -> None:
+    """Release ``lk``, which ``cpu`` must hold (innermost or not); with ``stats``, its hold is
+    timed up to the release and every figure is published after it."""
+    depth = held[cpu, H_DEPTH]
+    k = depth - 1
+    while k >= 0 and held[cpu, H_REC + k * HR_WIDTH + HR_LOCK] != lk:
+        k -= 1
+    r = H_REC + k * HR_WIDTH
+    now = 0
+    if stats:
+        now = cycles()
+        locks[lk, LK_RELEASE_TS] = now
+        locks[lk, LK_LAST_CPU] = cpu
     locks[lk, LK_OWNER] = 0
     if kind == LOCK_TICKET:
         store_release(locks[lk], LK_SERVING, locks[lk, LK_SERVING] + 1)
     else:
         store_release(locks[lk], LK_WORD, 0)
+    if stats:
+        _lstat_publish(held, lstat, lsite, phase, cpu, r, now - held[cpu, r + HR_T_ACQ])
+    for j in range(r, H_REC + (depth - 1) * HR_WIDTH):  # keep the held records dense
+        held[cpu, j] = held[cpu, j + HR_WIDTH]
+    held[cpu, H_DEPTH] = depth - 1
 
 
 @njit(**HOT)
-def spin_lock(locks, pend, held, lstat, kind, phase, lk, cpu) -> None:
+def spin_lock(locks, held, kind, stats, lk, cpu, site) -> None:
     """Acquire by spinning: the real-mode loop around ``spin_trylock_step``."""
-    while not spin_trylock_step(locks, pend, held, lstat, kind, phase, lk, cpu):
+    while not spin_trylock_step(locks, held, kind, stats, lk, cpu, site):
         cpu_relax()
 
+
+@njit(**HOT)
+def _empty_sections(locks, held, lstat, lsite, kind, stats, n) -> None:
+    for _ in range(n):
+        spin_lock(locks, held, kind, stats, 0, 0, 0)
+        spin_unlock(locks, held, lstat, lsite, kind, stats, 1, 0, 0)
+
+
+def lockstat_cost(kind: int, cycles_per_ns: float, n: int = 100_000, repeats: int = 5) -> dict[str, float]:
+    """What lock_stat costs one uncontended acquisition on this machine, in ns: ``per_acquisition``
+    (empty critical sections with statistics on, against off; the best of ``repeats``) and
+    ``empty_hold`` (the hold lock_stat reports for an empty critical section: the floor of every
+    hold it reports, from its two timestamps and the lock's own bookkeeping between them)."""
+    locks, held, lstat, lsite = lock_arrays(1, 1)
+    _empty_sections(locks, held, lstat, lsite, kind, 1, 16)
+    _empty_sections(locks, held, lstat, lsite, kind, 0, 16)
+    best = {1: float("inf"), 0: float("inf")}
+    for _ in range(repeats):
+        for stats in (1, 0):
+            t0 = time.perf_counter_ns()
+            _empty_sections(locks, held, lstat, lsite, kind, stats, n)
+            best[stats] = min(best[stats], (time.perf_counter_ns() - t0) / n)
+    lstat_init(lstat)
+    _empty_sections(locks, held, lstat, lsite, kind, 1, n)
+    empty_hold = lstat[1, 0, 0, LS_HOLD_TOTAL] / n / cycles_per_ns
+    return {"per_acquisition": round(max(0.0, best[1] - best[0]), 1), "empty_hold": round(float(empty_hold), 1)}
+
+
+def held_locks(held: np.ndarray, cpu: int) -> list[int]:
+    """The locks ``cpu`` holds, outermost first (checked mode's lockdep reads them)."""
+    return [int(held[cpu, H_REC + k * HR_WIDTH + HR_LOCK]) for k in range(int(held[cpu, H_DEPTH]))]
 
 
 def lstat_sum(lstat_phase: np.ndarray, class_names) -> list[dict]:
@@ -327,5 +434,21 @@ def lstat_sum(lstat_phase: np.ndarray, class_names) -> list[dict]:
             "hold_min": int(s[:, LS_HOLD_MIN].min()) if acq else 0,
             "hold_max": int(s[:, LS_HOLD_MAX].max()),
             "hold_total": int(s[:, LS_HOLD_TOTAL].sum()),
+            "handoff_total": int(s[:, LS_HANDOFF_TOTAL].sum()),
+            "handoff_max": int(s[:, LS_HANDOFF_MAX].max()),
         })
+    return out
+
+
+def lsite_sum(lsite_phase: np.ndarray, class_names, site_name) -> dict[str, list[dict]]:
+    """lock_stat's contention points: per lock class, every call site that waited, with its
+    contentions and wait in cycles, most contended first; ``site_name(site)`` labels a site."""
+    total = lsite_phase.sum(axis=0)  # (classes, SITES, 2)
+    out: dict[str, list[dict]] = {}
+    for c, name in enumerate(class_names):
+        rows = [{"site": site_name(s), "contentions": int(total[c, s, SITE_CONTENTIONS]),
+                 "wait_total": int(total[c, s, SITE_WAIT])}
+                for s in range(total.shape[1]) if total[c, s, SITE_CONTENTIONS]]
+        rows.sort(key=lambda r: (-r["contentions"], -r["wait_total"]))
+        out[name] = rows
     return out

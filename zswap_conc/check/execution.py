@@ -50,7 +50,7 @@ from zswap_conc.ops.frame import (
     op_begin_writeback,
 )
 from zswap_conc.ops.step import op_step, step_name
-from zswap_conc.params import P_LOCK_KIND, P_MAX_FRAMES, P_POOL_LOCK0, P_TREE_LOCK0
+from zswap_conc.params import P_LOCK_KIND, P_LOCKSTAT, P_MAX_FRAMES, P_POOL_LOCK0, P_TREE_LOCK0
 from zswap_conc.pool import PM_FRAMES_USED
 from zswap_conc.strategies import tree_for_key
 from zswap_conc.verify import (
@@ -192,14 +192,14 @@ class Execution:
             order.reverse()
             names.reverse()
         pc = self.abba_pc[cpu]
-        kind = int(a.params[P_LOCK_KIND])
+        kind, stats = int(a.params[P_LOCK_KIND]), int(a.params[P_LOCKSTAT])
         if pc < 2:
-            if not sync.spin_trylock_step(a.locks, a.pend, a.held, a.lstat, kind, PHASE_MEASURE, order[pc], cpu):
+            if not sync.spin_trylock_step(a.locks, a.held, kind, stats, order[pc], cpu, 0):
                 return BLOCKED, f"lock {names[pc]}"
             self.abba_pc[cpu] += 1
             return PROGRESS, f"lock {names[pc]}"
         k = 3 - pc  # unlock in reverse order
-        sync.spin_unlock(a.locks, a.held, a.lstat, kind, PHASE_MEASURE, order[k], cpu)
+        sync.spin_unlock(a.locks, a.held, a.lstat, a.lsite, kind, stats, PHASE_MEASURE, order[k], cpu)
         self.abba_pc[cpu] += 1
         if self.abba_pc[cpu] == 4:
             self.current[cpu] = None
@@ -217,10 +217,10 @@ class Execution:
                 if int(fr[F_OP]) in (OP_LOAD, OP_WRITEBACK) and e != NIL and a.nodes[e, E_STATE] == ENTRY_FREE:
                     raise Violation("use-after-free",
                                     f"cpu{cpu}'s {OP_NAMES[int(fr[F_OP])]} holds entry {e}, which was freed")
-            depth = int(a.held[cpu, 0])
-            for k in range(1, depth):
-                outer = int(a.locks[a.held[cpu, 1 + 2 * (k - 1)], sync.LK_CLASS])
-                inner = int(a.locks[a.held[cpu, 1 + 2 * k], sync.LK_CLASS])
+            held = sync.held_locks(a.held, cpu)
+            for k in range(1, len(held)):
+                outer = int(a.locks[held[k - 1], sync.LK_CLASS])
+                inner = int(a.locks[held[k], sync.LK_CLASS])
                 if (outer, inner) != (LOCKCLASS_TREE, LOCKCLASS_POOL):
                     names = {LOCKCLASS_TREE: "tree_lock", LOCKCLASS_POOL: "pool_lock"}
                     raise Violation("lock order", f"cpu{cpu} took {names[inner]} while holding {names[outer]}; "

@@ -7,7 +7,16 @@ import argparse
 import os
 import sys
 
-from zswap_conc.config import ALLOCATOR_NAMES, LOCK_NAMES, Config, PageMix, parse_compressor, parse_mix, parse_size
+from zswap_conc.config import (
+    ALLOCATOR_NAMES,
+    LOCK_NAMES,
+    Config,
+    ConfigError,
+    PageMix,
+    parse_compressor,
+    parse_mix,
+    parse_size,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run happened and found something wrong (integrity, a dead worker, a race)
@@ -67,6 +76,8 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
                    help="0: one pool per swap type (2012); N: N pools chosen by hash (2023)")
     g.add_argument("--pool-size", default="256M", help="pool memory, split over the pools (default 256M)")
     g.add_argument("--lock", default="ticket", help=f"spinlock kind: {' | '.join(LOCK_NAMES)} (default ticket)")
+    g.add_argument("--lockstat", default="on", help="on | off: lock_stat statistics (default on; off takes none, "
+                   "to measure what they cost)")
     g.add_argument("--compressor", default="lz4", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
     g.add_argument("--zstd-level", type=int_flag("--zstd-level", 1, 19), default=1,
                    help="zstd compression level (default 1)")
@@ -98,6 +109,13 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--no-pin", action="store_true", help="do not pin workers to cores")
 
 
+def onoff_parse(text: str, flag: str) -> bool:
+    t = str(text).strip().lower()
+    if t in ("on", "off"):
+        return t == "on"
+    raise ConfigError(f"{flag}: {text!r} is not on or off; accepted: on, off")
+
+
 def config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
     """The Config the flags of ``add_config_flags`` describe (not yet validated)."""
     base = base or Config()
@@ -111,6 +129,7 @@ def config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
         pools=ns.pools,
         pool_size=parse_size(ns.pool_size, "--pool-size"),
         lock=ns.lock,
+        lockstat=onoff_parse(ns.lockstat, "--lockstat"),
         compressor=name,
         synthetic_ns=synth,
         zstd_level=ns.zstd_level,

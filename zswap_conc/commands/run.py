@@ -54,6 +54,26 @@ def writeback_lines(rec: dict) -> list[str]:
     ]
 
 
+def lock_lines(rec: dict, sort: str) -> list[str]:
+    """Contention, the lock_stat table, the contention points and lock_stat's own cost."""
+    if not rec["config"].get("lockstat", True):
+        return ["lock_stat: off (--lockstat off): no lock statistics were taken"]
+    c = rec["contention"]
+    lines = [f"contention: wait share {c['wait_share']:.2%} of CPU time, "
+             f"{c['contentions_per_acquisition']:.4f} contentions per acquisition",
+             f"lock_stat (times in ns, sorted by {sort}):",
+             lock_stat_table(rec["lock_stat"], sort)]
+    points = [f"{cls}: " + ", ".join(f"{p['site']} ({p['contentions']:,}, {p['waittime-total'] / 1e3:,.0f} us)"
+                                     for p in pts) for cls, pts in rec.get("contention_points", {}).items() if pts]
+    if points:
+        lines.append("contention points (call site: contentions, wait): " + "; ".join(points))
+    cost = rec["meta"].get("lockstat_cost_ns")
+    if cost:
+        lines.append(f"lock_stat's own cost: {cost['per_acquisition']:.0f} ns per acquisition; it reports "
+                     f"{cost['empty_hold']:.0f} ns for an empty critical section (the floor of its holds)")
+    return lines
+
+
 def run_report(rec: dict, sort: str = "waittime-total") -> str:
     """The human-readable report of one run record."""
     c = rec["config"]
@@ -77,10 +97,7 @@ def run_report(rec: dict, sort: str = "waittime-total") -> str:
         f"reject_alloc_fail={z['reject_alloc_fail']} duplicate_entry={z['duplicate_entry']} "
         f"compression_ratio={z['compression_ratio']:.2f} pool_ratio={z['pool_ratio']:.2f}",
         *writeback_lines(rec),
-        f"contention: wait share {rec['contention']['wait_share']:.2%} of CPU time, "
-        f"{rec['contention']['contentions_per_acquisition']:.4f} contentions per acquisition",
-        f"lock_stat (times in ns, sorted by {sort}):",
-        lock_stat_table(rec["lock_stat"], sort),
+        *lock_lines(rec, sort),
         f"integrity: {i['verified']} live entries verified, {i['mismatches'] + i['load_mismatches']} mismatches"
         + ("" if (i["tree_error"] == 0 and i["pool_error"] == 0 and i["accounting_ok"] and i["leaked_entries"] == 0)
            else f" (tree_error={i['tree_error']} pool_error={i['pool_error']} "

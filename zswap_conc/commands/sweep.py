@@ -12,6 +12,7 @@ from zswap_conc.commands.common import (
     compile_notices,
     cores_allowed,
     int_flag,
+    onoff_parse,
     seconds_flag,
 )
 from zswap_conc.outputs import out_dir_prepare
@@ -37,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--swap-types", type=int_flag("--swap-types", 1, 32), help="swap types for variants without :N")
     p.add_argument("--allocator", help="zbud | zsmalloc (default zbud)")
     p.add_argument("--lock", help="ticket | ttas (default ticket)")
+    p.add_argument("--lockstat", help="on | off: lock_stat statistics (default on)")
     p.add_argument("--pools", type=int_flag("--pools", 0, 1024), help="0: one pool per swap type; N: hashed pools")
     p.add_argument("--pool-size", help="pool memory (default 256M)")
     p.add_argument("--buckets", type=int_flag("--buckets", 1, 65536), help="hashed: buckets (default 256)")
@@ -48,6 +50,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="allow more workers than cores (such points are marked)")
     p.add_argument("--out", help="results folder (default zswap-results/sweep-<time>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    """A figure, or '-' (as wide) where the run took no lock statistics."""
+    if x is None:
+        return "-".rjust(int(spec.lstrip("<>^").split(".")[0]))
+    return format(x, spec)
 
 
 def summary_table(doc: dict) -> str:
@@ -63,7 +72,7 @@ def summary_table(doc: dict) -> str:
         o = p["ops_s"]
         lines.append(f"{p['variant']:<{w}} {p['cpus']:>3}{mark} {o['median']:>15,.0f} "
                      f"{o['min']:>10,.0f}..{o['max']:<10,.0f} {p['speedup']:>8.2f} {p['efficiency']:>6.0%} "
-                     f"{p['wait_share']:>10.2%} {p['contentions_per_acquisition']:>9.4f}{bad}")
+                     f"{_fmt(p['wait_share'], '>10.2%')} {_fmt(p['contentions_per_acquisition'], '>9.4f')}{bad}")
     if any(p["oversubscribed"] for p in pts):
         lines.append("* oversubscribed: more workers than cores; spinlock figures include preempted holders")
     return "\n".join(lines)
@@ -78,6 +87,8 @@ def main(ns: argparse.Namespace) -> int:
     file_settings = toml_load(ns.config) if ns.config else {}
     flags = {k: getattr(ns, k) for k in SWEEP_FLAGS}
     overrides = {k: getattr(ns, k) for k in CONFIG_FLAGS if getattr(ns, k) is not None}
+    if ns.lockstat is not None:
+        overrides["lockstat"] = onoff_parse(ns.lockstat, "--lockstat")
     if overrides:
         cfg_table = dict(file_settings.get("config", {}) or {})
         cfg_table.update(overrides)

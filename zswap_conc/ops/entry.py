@@ -39,7 +39,7 @@ from zswap_conc.ops.frame import (
     PROGRESS,
     op_done,
 )
-from zswap_conc.ops.locking import lock_try, pool_lock_id, unlock
+from zswap_conc.ops.locking import lock_site, lock_try, pool_lock_id, unlock
 from zswap_conc.pages import page_build
 from zswap_conc.params import P_ALLOCATOR, P_DEV_WRITE_CYCLES, P_MAX_FRAMES
 from zswap_conc.pool import PM_FRAMES_USED, pool_free, pool_obj_read
@@ -157,7 +157,7 @@ def entry_free_step(a, cpu, f) -> int:
             entry_free(a, old)
             f[F_OLD] = NIL
             return after_free(a, cpu, f)
-        if not lock_try(a, pool_lock_id(a, n[old, E_POOL]), cpu, ph):
+        if not lock_try(a, pool_lock_id(a, n[old, E_POOL]), cpu, lock_site(f[F_OP], PC_FREE_LOCK)):
             a.cnt[ph, cpu, C_BLOCKED_STEPS] += 1
             return BLOCKED
         f[F_PC] = PC_FREE

@@ -11,15 +11,16 @@ from numba import njit
 from zswap_conc.arena import CS_DEPTH
 from zswap_conc.jit import HOT
 from zswap_conc.ops.entry import FREE_STEP_NAMES, PC_FREE_LOCK, entry_free_step
-from zswap_conc.ops.frame import F_OP, F_PC, OP_INVALIDATE, OP_LOAD, OP_STORE, OP_WRITEBACK
+from zswap_conc.ops.frame import F_OP, F_PC, OP_INVALIDATE, OP_LOAD, OP_NAMES, OP_STORE, OP_WRITEBACK
 from zswap_conc.ops.invalidate import INVALIDATE_STEP_NAMES, invalidate_step
 from zswap_conc.ops.load import LOAD_STEP_NAMES, load_step
+from zswap_conc.ops.locking import SITE_PCS
 from zswap_conc.ops.store import STORE_STEP_NAMES, store_step
 from zswap_conc.ops.writeback import WRITEBACK_STEP_NAMES, writeback_step
 
 STEP_NAMES = {OP_STORE: STORE_STEP_NAMES, OP_LOAD: LOAD_STEP_NAMES, OP_INVALIDATE: INVALIDATE_STEP_NAMES,
               OP_WRITEBACK: WRITEBACK_STEP_NAMES}
-assert all(len(names) <= PC_FREE_LOCK for names in STEP_NAMES.values()), "an operation's steps reach the free steps"
+assert all(len(names) < SITE_PCS - 1 for names in STEP_NAMES.values()), "an operation has more steps than site ids"
 
 
 def step_name(op: int, pc: int) -> str:
@@ -27,6 +28,13 @@ def step_name(op: int, pc: int) -> str:
     if pc >= PC_FREE_LOCK:
         return FREE_STEP_NAMES[pc - PC_FREE_LOCK]
     return STEP_NAMES[op][pc]
+
+
+def site_name(site: int) -> str:
+    """The label of a lock call site (``locking.lock_site``): the operation and its lock step."""
+    op, pc = divmod(site, SITE_PCS)
+    step = step_name(op, PC_FREE_LOCK if pc == SITE_PCS - 1 else pc)
+    return step if step.startswith(OP_NAMES[op]) else f"{OP_NAMES[op]}: {step}"
 
 
 @njit(**HOT)

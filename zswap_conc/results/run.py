@@ -45,8 +45,21 @@ def lock_stat_rows(raw: list[dict], ns_per_cycle: float) -> list[dict]:
             "holdtime-max": round(float(s["hold_max"]) * ns_per_cycle, 1),
             "holdtime-total": round(htot, 1),
             "holdtime-avg": round(htot / acq, 1) if acq else 0.0,
+            "handoff-avg": round(float(s["handoff_total"]) * ns_per_cycle / con, 1) if con else 0.0,
+            "handoff-max": round(float(s["handoff_max"]) * ns_per_cycle, 1),
         })
     return rows
+
+
+CONTENTION_POINTS = 5  # call sites kept per lock class, most contended first (perf lock's caller column)
+
+
+def contention_points(raw: dict[str, list[dict]], ns_per_cycle: float) -> dict[str, list[dict]]:
+    """Per lock class, the call sites (operation and step) that waited most, from
+    ``sync.lsite_sum``: which operation suffers."""
+    return {cls: [{"site": r["site"], "contentions": r["contentions"],
+                   "waittime-total": round(r["wait_total"] * ns_per_cycle, 1)} for r in rows[:CONTENTION_POINTS]]
+            for cls, rows in raw.items()}
 
 
 def lock_stat_table(rows: list[dict], sort: str = "waittime-total") -> str:
@@ -65,12 +78,15 @@ def lock_stat_table(rows: list[dict], sort: str = "waittime-total") -> str:
 
 
 def run_record(config: dict, meta: dict, samples: list, seconds: float, counters: dict[str, int],
-               per_cpu_ops: list[int], lock_raw: list[dict], ns_per_cycle: float, verify: dict) -> dict:
+               per_cpu_ops: list[int], lock_raw: list[dict], site_raw: dict[str, list[dict]], ns_per_cycle: float,
+               verify: dict) -> dict:
     """The record of a complete run: ``counters`` are the measured phase's totals by name,
-    ``per_cpu_ops`` each CPU's completed operations, ``verify`` the end-of-run verification
+    ``per_cpu_ops`` each CPU's completed operations, ``lock_raw`` and ``site_raw`` lock_stat in
+    cycles (``sync.lstat_sum``, ``sync.lsite_sum``), ``verify`` the end-of-run verification
     (``verify.arena_verify_report``)."""
     ops = counters["ops"]
-    lock_rows = lock_stat_rows(lock_raw, ns_per_cycle)
+    stats = config.get("lockstat", True)  # off: no lock figures at all, not zeros
+    lock_rows = lock_stat_rows(lock_raw, ns_per_cycle) if stats else []
     wait_ns = sum(r["waittime-total"] for r in lock_rows)
     cpu_ns = config["cpus"] * seconds * 1e9
     acq = sum(r["acquisitions"] for r in lock_rows)
@@ -107,10 +123,11 @@ def run_record(config: dict, meta: dict, samples: list, seconds: float, counters
             "compressed_bytes": verify["compressed_bytes"],
         },
         lock_stat=lock_rows,
+        contention_points=contention_points(site_raw, ns_per_cycle) if stats else {},
         contention={
-            "wait_share": round(wait_ns / cpu_ns, 5) if cpu_ns else 0.0,
-            "contentions_per_acquisition": round(con / acq, 5) if acq else 0.0,
-            "acquisitions_per_op": round(acq / max(1, ops), 3),
+            "wait_share": (round(wait_ns / cpu_ns, 5) if cpu_ns else 0.0) if stats else None,
+            "contentions_per_acquisition": (round(con / acq, 5) if acq else 0.0) if stats else None,
+            "acquisitions_per_op": round(acq / max(1, ops), 3) if stats else None,
             "compress_share": round(float(counters["compress_cycles"]) * ns_per_cycle / cpu_ns, 4),
             "decompress_share": round(float(counters["decompress_cycles"]) * ns_per_cycle / cpu_ns, 4),
             "store_ns_compress": round(float(counters["compress_cycles"]) * ns_per_cycle

@@ -45,6 +45,12 @@ def _median(xs):
     return statistics.median(xs) if xs else 0.0
 
 
+def _median_known(xs: list) -> float | None:
+    """The median of the figures a run has (None: measured with lock statistics off)."""
+    known = [x for x in xs if x is not None]
+    return round(statistics.median(known), 5) if known else None
+
+
 def sweep_points(doc: dict) -> list[dict]:
     """Aggregate a sweep's runs into one point per (variant, CPUs), in the experiment's order."""
     groups: dict[tuple[str, int], list[dict]] = {}
@@ -75,9 +81,9 @@ def sweep_points(doc: dict) -> list[dict]:
                 "linear": round(linear, 1),
                 "speedup": round(speedup, 3),
                 "efficiency": round(speedup * n0 / n, 3),
-                "wait_share": round(_median([r["contention"]["wait_share"] for r in rs]), 5),
-                "contentions_per_acquisition": round(
-                    _median([r["contention"]["contentions_per_acquisition"] for r in rs]), 5),
+                "wait_share": _median_known([r["contention"]["wait_share"] for r in rs]),
+                "contentions_per_acquisition": _median_known(
+                    [r["contention"]["contentions_per_acquisition"] for r in rs]),
                 "integrity_ok": all(integrity_ok(r) for r in rs),
             })
     return points
