@@ -313,4 +313,5 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
     return run_record(cfg.to_dict(), meta, samples, seconds, counters, [int(x) for x in cnt[:, C_OPS]],
                       sync.lstat_sum(a.lstat[PHASE_MEASURE], LOCK_CLASS_NAMES),
                       sync.lsite_sum(a.lsite[PHASE_MEASURE], LOCK_CLASS_NAMES, site_name),
+                      sync.lock_spread(a.locks, LOCK_CLASS_NAMES),
                       1.0 / arena.cycles_per_ns, verify)

@@ -13,8 +13,8 @@ beside the records of the locks it holds.
 LOCKING (of the structures in this module)
   ``locks[lk, LK_WORD]``, ``locks[lk, LK_SERVING]``   the lock itself: written only with atomics
                       (SERVING by the holder, with a release store).
-  ``locks[lk, LK_LAST_CPU]``, ``LK_OWNER``, ``LK_RELEASE_TS``  written only by the holder of ``lk``,
-                      on the line it already owns.
+  ``locks[lk, LK_LAST_CPU]``, ``LK_OWNER``, ``LK_RELEASE_TS``, ``LK_ACQ``  written only by the holder
+                      of ``lk``, on the line it already owns.
   ``held[cpu]``, ``lstat[:, :, cpu]``, ``lsite[:, cpu]``   written only by ``cpu``; the parent reads
                       them after the workers stopped (or as racy per-second samples).
 
@@ -188,6 +188,7 @@ LK_LAST_CPU = 2  # cpu that released the lock last (-1: never taken): bounce acc
 LK_OWNER = 3  # cpu + 1 of the holder, 0 if free: assert_held and lockdep
 LK_CLASS = 4  # lock class id (row of the lock_stat table)
 LK_RELEASE_TS = 5  # cycle counter at the last release: hand-off latency (statistics on)
+LK_ACQ = 6  # acquisitions of this lock instance, every phase (statistics on): how work spreads over instances
 LK_WIDTH = 8
 
 # columns of held[cpu, :]: the CPU's attempt in progress, then the locks it holds, innermost last
@@ -363,6 +364,7 @@ def spin_unlock(locks, held, lstat, lsite, kind, stats, phase, lk, cpu) -> None:
         now = cycles()
         locks[lk, LK_RELEASE_TS] = now
         locks[lk, LK_LAST_CPU] = cpu
+        locks[lk, LK_ACQ] += 1
     locks[lk, LK_OWNER] = 0
     if kind == LOCK_TICKET:
         store_release(locks[lk], LK_SERVING, locks[lk, LK_SERVING] + 1)
@@ -437,6 +439,18 @@ def lstat_sum(lstat_phase: np.ndarray, class_names) -> list[dict]:
             "handoff_total": int(s[:, LS_HANDOFF_TOTAL].sum()),
             "handoff_max": int(s[:, LS_HANDOFF_MAX].max()),
         })
+    return out
+
+
+def lock_spread(locks: np.ndarray, class_names) -> dict[str, dict]:
+    """Per lock class: its instances, and over how many of them acquisitions effectively spread
+    (the participation ratio (sum a)^2 / sum a^2 of per-instance acquisitions; statistics on)."""
+    out = {}
+    for c, name in enumerate(class_names):
+        acq = locks[locks[:, LK_CLASS] == c, LK_ACQ].astype(np.float64)
+        sq = float((acq * acq).sum())
+        out[name] = {"instances": int(acq.shape[0]),
+                     "effective": round(float(acq.sum()) ** 2 / sq, 2) if sq else 0.0}
     return out
 
 

@@ -78,11 +78,12 @@ def lock_stat_table(rows: list[dict], sort: str = "waittime-total") -> str:
 
 
 def run_record(config: dict, meta: dict, samples: list, seconds: float, counters: dict[str, int],
-               per_cpu_ops: list[int], lock_raw: list[dict], site_raw: dict[str, list[dict]], ns_per_cycle: float,
-               verify: dict) -> dict:
+               per_cpu_ops: list[int], lock_raw: list[dict], site_raw: dict[str, list[dict]], spread: dict[str, dict],
+               ns_per_cycle: float, verify: dict) -> dict:
     """The record of a complete run: ``counters`` are the measured phase's totals by name,
     ``per_cpu_ops`` each CPU's completed operations, ``lock_raw`` and ``site_raw`` lock_stat in
-    cycles (``sync.lstat_sum``, ``sync.lsite_sum``), ``verify`` the end-of-run verification
+    cycles (``sync.lstat_sum``, ``sync.lsite_sum``), ``spread`` each lock class's instances and
+    effective spread (``sync.lock_spread``), ``verify`` the end-of-run verification
     (``verify.arena_verify_report``)."""
     ops = counters["ops"]
     stats = config.get("lockstat", True)  # off: no lock figures at all, not zeros
@@ -124,6 +125,7 @@ def run_record(config: dict, meta: dict, samples: list, seconds: float, counters
         },
         lock_stat=lock_rows,
         contention_points=contention_points(site_raw, ns_per_cycle) if stats else {},
+        lock_spread=spread,
         contention={
             "wait_share": (round(wait_ns / cpu_ns, 5) if cpu_ns else 0.0) if stats else None,
             "contentions_per_acquisition": (round(con / acq, 5) if acq else 0.0) if stats else None,
