@@ -26,7 +26,7 @@ def test_run_report_has_every_section(no_shm_leak):
     for needle in ("ops/s total; per CPU: cpu0", "op mix: store", "stored_pages=", "same_filled_pages=",
                    "reject_compress_poor=", "reject_alloc_fail=", "duplicate_entry=", "pool_total_size=",
                    "compression_ratio=", "waittime-total", "holdtime-avg", "con-bounces", "tree_lock",
-                   "pool_lock"):
+                   "class_lock", "kernel 6.11", "contention points", "lock_stat's own cost"):
         assert needle in out, needle
     assert "integrity: " in out and " live entries verified, 0 mismatches" in out
 
@@ -36,7 +36,10 @@ def test_run_json_is_one_document(no_shm_leak):
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
     assert rec["config"]["strategy"] == "hashed" and rec["config"]["buckets"] == 256
-    assert rec["integrity"]["mismatches"] == 0 and {x["class"] for x in rec["lock_stat"]} == {"tree_lock", "pool_lock"}
+    assert rec["config"]["kernel"] == "6.11" and rec["config"]["overrides"] == ["strategy"]
+    # the newest kernel's locks: xa_lock (as tree_lock), zsmalloc's class locks, list_lru, the swap cache
+    assert rec["integrity"]["mismatches"] == 0 and {x["class"] for x in rec["lock_stat"]} == {
+        "tree_lock", "class_lock", "lru_lock", "swap_cache_lock"}
 
 
 @pytest.mark.parametrize(
@@ -89,3 +92,16 @@ def test_signal_to_parent_stops_cleanly(sig, code, no_shm_leak):
             p.kill()
     assert p.returncode == code, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_every_command_has_help_for_every_flag():
+    from zswap_conc.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, cp in sub.choices.items():
+        text = cp.format_help()  # raises on a broken help string
+        assert name in text
+        for action in cp._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{name} {action.option_strings[0]} has no help"

@@ -13,12 +13,12 @@ from zswap_conc.index import (
     NIL,
     R_ROOT,
     R_WIDTH,
-    RED,
     tree_check,
     tree_erase,
     tree_insert,
     tree_search,
 )
+from zswap_conc.index.rbtree import RED
 
 CAP = 200
 keys = st.integers(min_value=0, max_value=300)

@@ -15,7 +15,8 @@ from zswap_conc.config import Config, validate
 from zswap_conc.jit import HOT
 
 # compiled functions that allocate (checkers, verifiers) keep NRT; they never run in a worker's loop
-CHECKERS = {"arena_verify", "tree_check", "pool_check", "zbud_check", "zsmalloc_check", "lru_check", "_read_cycles"}
+CHECKERS = {"arena_verify", "tree_check", "pool_check", "zbud_check", "zsmalloc_check", "lru_check", "frame_lru_check",
+            "index_check", "xa_check", "_read_cycles"}
 
 
 @njit(**HOT)

@@ -20,7 +20,8 @@ from zswap_conc.pool import (
     NHEADS,
     PM_BYTES,
     PM_FRAMES_USED,
-    PM_FREE_TOP,
+    PM_FREE_COUNT,
+    PM_FREE_HEAD,
     PM_NCOLS,
     PM_OBJECTS,
     pool_alloc,
@@ -57,10 +58,15 @@ class Pools:
         pool_init(alloc, self.meta, self.heads, self.fmeta, self.ffree, npools, fpp)
 
     def alloc_obj(self, p: int, size: int) -> int:
-        return pool_alloc(self.allocator, self.meta, self.heads, self.fmeta, self.ffree, p, size)
+        before = self.meta[p, PM_FRAMES_USED]
+        handle, taken = pool_alloc(self.allocator, self.meta, self.heads, self.fmeta, self.ffree, p, size)
+        assert taken == self.meta[p, PM_FRAMES_USED] - before  # the frames it reports are the ones it took
+        return handle
 
     def free_obj(self, p: int, handle: int, size: int) -> None:
-        pool_free(self.allocator, self.meta, self.heads, self.fmeta, self.ffree, p, handle, size)
+        before = self.meta[p, PM_FRAMES_USED]
+        freed = pool_free(self.allocator, self.meta, self.heads, self.fmeta, self.ffree, p, handle, size)
+        assert freed == before - self.meta[p, PM_FRAMES_USED]
 
     def check(self, p: int) -> int:
         return pool_check(self.allocator, self.meta, self.heads, self.fmeta, self.ffree, p)
@@ -103,7 +109,7 @@ class PoolMachine(RuleBasedStateMachine):
         size = min(size, pool_max_size(self.allocator))
         handle = self.pools.alloc_obj(1, size)
         if handle < 0:
-            assert self.pools.meta[1, PM_FREE_TOP] < FPP
+            assert self.pools.meta[1, PM_FREE_COUNT] < FPP
             return
         assert handle not in self.model
         assert pool_handle_frame(self.allocator, handle) // FPP == 1
@@ -130,7 +136,7 @@ class PoolMachine(RuleBasedStateMachine):
         assert (meta[0] == self.idle).all()
         assert meta[1, PM_OBJECTS] == len(self.model)
         assert meta[1, PM_BYTES] == sum(size for size, _ in self.model.values())
-        assert meta[1, PM_FRAMES_USED] == FPP - meta[1, PM_FREE_TOP]
+        assert meta[1, PM_FRAMES_USED] == FPP - meta[1, PM_FREE_COUNT]
         assert meta[1, PM_FRAMES_USED] == self.frames_holding_objects()
         if not self.model:
             assert meta[1, PM_FRAMES_USED] == 0
@@ -205,9 +211,9 @@ def test_zsmalloc_span_needs_all_frames() -> None:
     k = int(np.flatnonzero(ZS_CLASS_FRAMES == 4)[0])
     for _ in range(FPP - 3):
         assert pools.alloc_obj(0, FRAME_SIZE) >= 0
-    top = pools.meta[0, PM_FREE_TOP]
-    assert pools.alloc_obj(0, (k + 1) * 32) == -1
-    assert pools.meta[0, PM_FREE_TOP] == top == 3
+    free = pools.meta[0, PM_FREE_COUNT]
+    assert pools.alloc_obj(0, (k + 1) * 32) == -1  # needs 4 frames, 3 are free: it takes none of them
+    assert pools.meta[0, PM_FREE_COUNT] == free == 3
     assert pools.check(0) == 0
 
 
@@ -241,5 +247,6 @@ def test_check_catches_corruption() -> None:
         pools.meta[0, PM_OBJECTS] += 1
         assert pools.check(0) == CHECK_OBJECTS
         pools.meta[0, PM_OBJECTS] -= 1
-        pools.ffree[pools.meta[0, PM_FREE_TOP] - 1] = pools.ffree[0]
+        top = (pools.meta[0, PM_FREE_HEAD] & 0xFFFFFFFF) - 1
+        pools.ffree[top] = top  # the free stack loops on itself
         assert pools.check(0) == CHECK_FREE_STACK

@@ -15,7 +15,7 @@ PATHS = ("recursive", "denial-map", "direct", "deferred")
 
 def _pressure(writeback: str, **kw) -> dict:
     # 96 frames for 2 x 1024 slots: the pool is at its limit almost all the time
-    cfg = validate(Config(cpus=2, duration=0.8, warmup=0.1, max_pool_frames=96, writeback=writeback, **kw))
+    cfg = validate(Config(cpus=2, duration=0.8, warmup=0.1, max_pool_frames=96, writeback=writeback, think_ns=0, **kw))
     return run(cfg)
 
 
@@ -77,8 +77,9 @@ def test_object_lru_needs_more_objects_per_frame_on_fragmented_zsmalloc():
 
 
 def test_lru_inversions_only_under_pageframe(no_shm_leak):
-    obj = _pressure("direct", lru="object")
-    frame = _pressure("direct", lru="pageframe")
+    # 6.2's zsmalloc keeps both LRUs under its pool lock, so either can be the one that picks
+    obj = _pressure("direct", lru="object", kernel="6.2")
+    frame = _pressure("direct", lru="pageframe", kernel="6.2")
     assert obj["writeback"]["lru_inversions"] == 0
     assert frame["writeback"]["lru_inversions"] > 0
     assert integrity_ok(frame)

@@ -13,15 +13,16 @@ LOCKING (who may write what; see also sync, index, pool and ops):
   ctl                                     written by the parent (GO, STOP, PHASE) and by workers
                                           (READY, atomically)
   locks, held, lstat, lsite               sync.py
-  roots, nodes[:, tree columns]           the tree's tree_lock (index.py)
-  nodes[:, entry columns]                 ops/entry.py: the slot's busy bit, or the tree_lock for REFCOUNT
-  pool_*, frame_*, obj_owner, nodes[:, LRU columns]
-                                          the pool's pool_lock (pool/, lru.py)
+  roots, nodes[:, index columns], xa      the tree's lock (index/; xarray lookups take none)
+  nodes[:, entry columns]                 ops/entry.py: the slot's busy bit, or the tree's lock for REFCOUNT
+  pool_*, frame_*                         the allocator's lock, by alloc_lock (pool/)
+  lru_meta, nodes[:, LRU columns]         the LRU's lock, by lru_lock (lru.py)
+  frame_lru, obj_owner                    the pool's lock (the allocator's own LRU, lru.py)
   slots, device[slot]                     the slot's busy bit (SL_BUSY itself: atomics); a
                                           writeback claims its victim's busy bit like any op
   ctl[2] (G_FRAMES_USED, G_SHRINK)        atomics only
   cpu_*, frames, cnt[:, cpu]              owned by one CPU; the parent reads counters as samples
-Lock order: tree_lock -> pool_lock.  No other lock nests.
+Lock order: swap_lock -> tree_lock -> lru_lock -> pool_lock / class_lock (ops/locking.py).
 """
 
 from __future__ import annotations
@@ -34,22 +35,35 @@ import numpy as np
 
 from zswap_conc import compress, lru, pages, pool, strategies, sync
 from zswap_conc.config import CLUSTER_PAGES, PAGE_SIZE, PROTOCOL_NAMES, Config
-from zswap_conc.index import N_TREE_COLUMNS, NIL, R_ROOT, R_WIDTH
+from zswap_conc.index import INDEX_IDS, N_TREE_COLUMNS, NIL, R_ROOT, R_WIDTH, xa_indices
+from zswap_conc.index.xarray import XA_NEXT, XA_SLOTS, xa_nodes_needed
 from zswap_conc.params import (
+    FREE_IDS,
+    LOAD_IDS,
     P_ACCEPT_FRAMES,
+    P_ALLOC_LOCK,
     P_ALLOCATOR,
     P_BUCKETS,
+    P_CLASS_LOCKS,
     P_CLUSTERS_PER_CPU,
     P_COMPRESSOR,
     P_DEV_READ_CYCLES,
     P_DEV_WRITE_CYCLES,
+    P_DUP_PER_64K,
+    P_FRAME_DEPTH,
+    P_FREE_UNDER_TREE,
+    P_INDEX,
+    P_LOAD,
     P_LOCK_KIND,
     P_LOCKSTAT,
     P_LRU,
+    P_LRU_LOCK,
+    P_LRU_LOCK0,
     P_MAX_FRAMES,
     P_MIX_LOAD,
     P_MIX_STORE,
     P_NCPUS,
+    P_NLRUS,
     P_NPOOLS,
     P_NTREES,
     P_POOL_LOCK0,
@@ -59,15 +73,28 @@ from zswap_conc.params import (
     P_SEED,
     P_SLOTS_PER_TYPE,
     P_STRATEGY,
+    P_SWAP_CACHE_LOCK,
+    P_SWAP_CACHE_LOCK0,
+    P_SWAP_CACHE_PER_TYPE,
+    P_SWAP_LOCK,
+    P_SWAP_LOCK0,
     P_SWAP_TYPES,
     P_SYNTH_CYCLES,
+    P_THINK_CYCLES,
     P_TREE_LOCK0,
     P_TREES_PER_TYPE,
+    P_WB_ORDER,
     P_WIDTH,
     P_WRITEBACK,
     P_WS_SLOTS,
+    P_XA_TYPE_SHIFT,
     P_ZSTD_LEVEL,
+    SWAP_CACHE_IDS,
+    SWAP_LOCK_IDS,
+    WB_ORDER_IDS,
 )
+from zswap_conc.pool.zsmalloc import ZS_NCLASSES
+from zswap_conc.strategies.split64m import SWAP_ADDRESS_SPACE_SHIFT
 from zswap_conc.swap_entry import swp_entry
 
 SHM_PREFIX = "zswap_conc_"
@@ -79,9 +106,13 @@ WRITEBACK_DEFERRED = 3  # 2023+: the store only queues shrink work; a shrinker w
 WRITEBACK_IDS = {"recursive": WRITEBACK_RECURSIVE, "denial-map": WRITEBACK_DENIAL, "direct": WRITEBACK_DIRECT,
                  "deferred": WRITEBACK_DEFERRED}
 
-LOCKCLASS_TREE = 0
-LOCKCLASS_POOL = 1
-LOCK_CLASS_NAMES = ("tree_lock", "pool_lock")
+LOCKCLASS_TREE = 0  # a tree's tree_lock (rb-tree) or xa_lock (xarray)
+LOCKCLASS_POOL = 1  # a pool's lock (zbud, zsmalloc 6.2-6.10: pool->lock)
+LOCKCLASS_CLASS = 2  # a zsmalloc size class's class->lock (before 6.2, from 6.11)
+LOCKCLASS_LRU = 3  # zswap's own lru_lock / list_lru lock (6.5+)
+LOCKCLASS_SWAP = 4  # a swap type's si->lock (slot allocation and free, before the slot caches)
+LOCKCLASS_SWAP_CACHE = 5  # a swap-cache address space's lock (per type; per 64 MiB from 4.11)
+LOCK_CLASS_NAMES = ("tree_lock", "pool_lock", "class_lock", "lru_lock", "swap_lock", "swap_cache_lock")
 
 PHASES = 3  # counters are kept per phase: warm-up, measured, after
 PHASE_WARMUP, PHASE_MEASURE, PHASE_AFTER = 0, 1, 2
@@ -98,6 +129,7 @@ CTL_PAUSED = 2  # (row 1) workers parked for a soak verification
 # ctl[2, :] is the pool's global state, written with atomics by every CPU
 G_FRAMES_USED = 0  # frames in use over all pools: is the pool at its limit?
 G_SHRINK = 1  # deferred writeback: 0 idle, 1 queued by a store, 2 a CPU is shrinking
+G_REACHED_FULL = 2  # deferred: 1 from a limit hit until the pool is below its accept threshold
 
 # columns of slots[s, :]: one row per swap slot of the working set
 SL_BUSY = 0  # cpu + 1 of the CPU operating on the slot, 0 if idle (the kernel's page lock)
@@ -119,13 +151,12 @@ CS_HB_SEEN = 6  # the parent's heartbeat as this CPU last saw it
 CS_HB_TIME = 7  # cycle counter when it last changed
 CS_WIDTH = 16
 
-FRAME_DEPTH = 8  # operation frames per CPU (writeback recursion needs more than one)
-FRAME_WIDTH = 24  # ops/frame.py uses columns 0..22 (F_*)
+FRAME_WIDTH = 32  # ops/frame.py's F_* columns; the frame count is config.frame_depth
 CNT_WIDTH = 64
 CBUF_BYTES = 2 * PAGE_SIZE  # covers LZ4's and zstd's worst-case bound for one page
 
 FIELDS = (
-    "params", "ctl", "locks", "held", "lstat", "lsite", "roots", "nodes",
+    "params", "ctl", "locks", "held", "lstat", "lsite", "roots", "nodes", "xa", "lru_meta",
     "pool_meta", "pool_heads", "frame_meta", "frame_free", "pool_data",
     "corpus", "corpus_clen", "slots", "clusters", "cpu_state", "cnt", "frames",
     "cpu_page", "cpu_cbuf", "cpu_out", "cpu_zctx", "device", "frame_lru", "obj_owner",
@@ -135,6 +166,22 @@ ArenaViews = namedtuple("ArenaViews", FIELDS)
 
 class Layout:
     """Sizes derived from a config; the shapes of every arena array."""
+
+    def _xa_nodes(self) -> int:
+        """The xarray node pool's size: every working-set key's tree and index, stored at once."""
+        cfg = self.cfg
+        keys = slot_keys(cfg)
+        p = np.zeros(P_WIDTH, np.int64)  # what tree_for reads
+        p[P_STRATEGY] = strategies.STRATEGY_IDS[cfg.strategy]
+        p[P_BUCKETS] = cfg.buckets
+        p[P_SWAP_TYPES] = cfg.swap_types
+        p[P_TREES_PER_TYPE] = max(1, self.ntrees // cfg.swap_types)
+        p[P_XA_TYPE_SHIFT] = self.xa_type_shift
+        trees = np.zeros(len(keys), np.int64)
+        strategies.trees_of_keys(p, keys, trees)
+        indices = np.zeros(len(keys), np.int64)
+        xa_indices(p, keys, indices)
+        return xa_nodes_needed(trees, indices)
 
     def __init__(self, cfg: Config, corpus_pages: int):
         self.cfg = cfg
@@ -146,7 +193,21 @@ class Layout:
         self.ws = cfg.ws_slots
         self.nclusters = cfg.cpus * cfg.clusters_per_cpu
         self.nentries = 2 * self.ws  # a slot's old and new entry coexist during a store
-        self.nlocks = self.ntrees + self.npools
+        self.class_locks = ZS_NCLASSES if cfg.alloc_lock == "class" else 1  # allocator locks per pool
+        self.nlrus = {"tree": self.ntrees, "alloc": self.npools, "own": 1}[cfg.lru_lock]
+        self.swap_locks = cfg.swap_types if cfg.swap_lock == "type" else 0
+        regions = max(1, -(-cfg.slots_per_type >> SWAP_ADDRESS_SPACE_SHIFT))
+        self.swap_cache_per_type = {"off": 0, "type": 1, "64m": regions}[cfg.swap_cache_lock]
+        # lock ids, in this order: trees, allocator locks, the LRU's own lock, swap locks, swap-cache locks
+        self.lock_classes = np.array(
+            [LOCKCLASS_TREE] * self.ntrees
+            + [LOCKCLASS_CLASS if self.class_locks > 1 else LOCKCLASS_POOL] * (self.npools * self.class_locks)
+            + [LOCKCLASS_LRU] * (1 if cfg.lru_lock == "own" else 0)
+            + [LOCKCLASS_SWAP] * self.swap_locks
+            + [LOCKCLASS_SWAP_CACHE] * (cfg.swap_types * self.swap_cache_per_type), np.int64)
+        self.nlocks = len(self.lock_classes)
+        self.xa_type_shift = max(1, (cfg.slots_per_type - 1).bit_length())
+        self.nxa = self._xa_nodes() if cfg.index == "xarray" else 1
         n, i8, u8 = self.ncpus, np.int64, np.uint8
         self.shapes = {
             "params": ((P_WIDTH,), i8),
@@ -157,6 +218,8 @@ class Layout:
             "lsite": ((PHASES, n, len(LOCK_CLASS_NAMES), sync.SITES, 2), i8),
             "roots": ((self.ntrees, R_WIDTH), i8),
             "nodes": ((self.nentries, 16), i8),
+            "xa": ((self.nxa, XA_SLOTS), i8),
+            "lru_meta": ((self.nlrus, lru.LM_WIDTH), i8),
             "pool_meta": ((self.npools, 16), i8),
             "pool_heads": ((self.npools, 256), i8),
             "frame_meta": ((self.nframes, 16), i8),
@@ -168,7 +231,7 @@ class Layout:
             "clusters": ((self.nclusters, 2), i8),
             "cpu_state": ((n, CS_WIDTH), i8),
             "cnt": ((PHASES, n, CNT_WIDTH), i8),
-            "frames": ((n, FRAME_DEPTH, FRAME_WIDTH), i8),
+            "frames": ((n, cfg.frame_depth, FRAME_WIDTH), i8),
             "cpu_page": ((n, PAGE_SIZE), u8),
             "cpu_cbuf": ((n, CBUF_BYTES), u8),
             "cpu_out": ((n, PAGE_SIZE), u8),
@@ -207,6 +270,13 @@ def cluster_table(cfg: Config) -> np.ndarray:
     return table
 
 
+def slot_keys(cfg: Config) -> np.ndarray:
+    """The swap entry of every working-set slot: CPU c's clusters, 256 consecutive slots each."""
+    table = cluster_table(cfg)
+    ci = np.arange(cfg.ws_slots) // CLUSTER_PAGES
+    return swp_entry.py_func(table[ci, 0], table[ci, 1] + np.arange(cfg.ws_slots) % CLUSTER_PAGES)
+
+
 def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarray:
     p = np.zeros(P_WIDTH, np.int64)
     p[P_STRATEGY] = strategies.STRATEGY_IDS[cfg.strategy]
@@ -239,10 +309,28 @@ def params_build(cfg: Config, layout: Layout, cycles_per_ns: float) -> np.ndarra
     p[P_DEV_WRITE_CYCLES] = int(cfg.dev_write_ns * cycles_per_ns)
     p[P_DEV_READ_CYCLES] = int(cfg.dev_read_ns * cycles_per_ns)
     p[P_PROTOCOL] = PROTOCOL_NAMES.index(cfg.protocol)
+    p[P_INDEX] = INDEX_IDS[cfg.index]
+    p[P_ALLOC_LOCK] = pool.ALLOC_LOCKS[cfg.alloc_lock]
+    p[P_LRU_LOCK] = lru.LRU_LOCKS[cfg.lru_lock]
+    p[P_FREE_UNDER_TREE] = FREE_IDS[cfg.free_under_tree]
+    p[P_LOAD] = LOAD_IDS[cfg.load]
+    p[P_WB_ORDER] = WB_ORDER_IDS[cfg.wb_order]
+    p[P_SWAP_LOCK] = SWAP_LOCK_IDS[cfg.swap_lock]
+    p[P_SWAP_CACHE_LOCK] = SWAP_CACHE_IDS[cfg.swap_cache_lock]
+    p[P_THINK_CYCLES] = int((cfg.think_ns or 0) * cycles_per_ns)
+    p[P_DUP_PER_64K] = int(round(cfg.dup_rate * 65536))
+    p[P_FRAME_DEPTH] = cfg.frame_depth
+    p[P_CLASS_LOCKS] = layout.class_locks
+    p[P_LRU_LOCK0] = layout.ntrees + layout.npools * layout.class_locks
+    p[P_SWAP_LOCK0] = p[P_LRU_LOCK0] + (1 if cfg.lru_lock == "own" else 0)
+    p[P_SWAP_CACHE_LOCK0] = p[P_SWAP_LOCK0] + layout.swap_locks
+    p[P_SWAP_CACHE_PER_TYPE] = layout.swap_cache_per_type
+    p[P_NLRUS] = layout.nlrus
+    p[P_XA_TYPE_SHIFT] = layout.xa_type_shift
     return p
 
 
-def _shm_space_check(need: int) -> None:
+def shm_space_check(need: int) -> None:
     """Refuse up front: a segment larger than /dev/shm's free space is created lazily and only
     fails later, as SIGBUS in a worker touching a page that cannot be backed."""
     try:
@@ -320,7 +408,7 @@ class Arena:
         if shared:
             from multiprocess import shared_memory
 
-            _shm_space_check(lay.total)
+            shm_space_check(lay.total)
             self.name = f"{SHM_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
             self.shm = shared_memory.SharedMemory(name=self.name, create=True, size=lay.total)
             buf = self.shm.buf
@@ -343,20 +431,19 @@ class Arena:
         cfg, lay, v = self.cfg, self.layout, self.v
         v.params[:] = params_build(cfg, lay, self.cycles_per_ns)
         pages.params_fill(v.params, cfg, corpus.shape[0] - pages.CORPUS_RANDOM_PAGES, pages.CORPUS_RANDOM_PAGES)
-        classes = np.array([LOCKCLASS_TREE] * lay.ntrees + [LOCKCLASS_POOL] * lay.npools, np.int64)
-        sync.locks_init(v.locks, classes)
+        sync.locks_init(v.locks, lay.lock_classes)
         sync.held_init(v.held)
         sync.lstat_init(v.lstat)
         v.roots[:, R_ROOT] = NIL
         v.nodes[:, :N_TREE_COLUMNS] = NIL
         pool.pool_init(pool.ALLOCATORS[cfg.allocator], v.pool_meta, v.pool_heads, v.frame_meta,
                        v.frame_free, lay.npools, lay.frames_per_pool)
-        lru.lru_init(v.pool_meta, v.frame_lru, v.nodes)
+        lru.lru_init(v.lru_meta, v.pool_meta, v.frame_lru, v.nodes)
+        v.xa[0, XA_NEXT] = 1  # node 0 is the pool's header
         v.corpus[:] = corpus
         v.corpus_clen[:] = clen
         v.clusters[:] = cluster_table(cfg)
-        ci = np.arange(lay.ws) // CLUSTER_PAGES
-        v.slots[:, SL_KEY] = swp_entry.py_func(v.clusters[ci, 0], v.clusters[ci, 1] + np.arange(lay.ws) % CLUSTER_PAGES)
+        v.slots[:, SL_KEY] = slot_keys(cfg)
         rng = np.random.default_rng(cfg.seed)
         v.cpu_state[:, CS_RNG] = rng.integers(1, 2**62, lay.ncpus)
         if cfg.compressor == "zstd":

@@ -11,6 +11,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from zswap_conc.kernels import DEFAULT_PROFILE, PROFILE_NAMES, PROFILE_SETTINGS, PROFILES
+
 PAGE_SIZE = 4096
 CLUSTER_PAGES = 256  # swap slots a CPU allocates at a time (SWAPFILE_CLUSTER)
 ALLOCATOR_NAMES = ("zbud", "zsmalloc")
@@ -19,6 +21,19 @@ COMPRESSOR_HELP = "lz4, zstd, synthetic:<N>ns"
 WRITEBACK_NAMES = ("recursive", "denial-map", "direct", "deferred")
 LRU_NAMES = ("object", "pageframe")
 PROTOCOL_NAMES = ("correct", "no-refcount-2013", "no-recheck-2023")
+INDEX_NAMES = ("rbtree", "xarray")
+ALLOC_LOCK_NAMES = ("pool", "class")
+LRU_LOCK_NAMES = ("tree", "alloc", "own")
+FREE_UNDER_TREE_NAMES = ("none", "all", "invalidate")
+LOAD_NAMES = ("keep", "exclusive")
+WB_ORDER_NAMES = ("pin-first", "lookup-first", "claim-first")
+SWAP_LOCK_NAMES = ("off", "type")
+SWAP_CACHE_LOCK_NAMES = ("off", "type", "64m")
+FRAME_DEPTH_MAX = 64  # operation frames per CPU, at most (writeback recursion bound)
+# the reclaim experiment (reclaim.py)
+RECLAIM_FRAGMENTATION = (0.0, 0.3, 0.6)  # shares of the slots invalidated before writeback
+RECLAIM_CHURN_ROUNDS = 3  # rounds of invalidating and storing again before it
+RECLAIM_CHURN_SHARE = 0.3  # slots invalidated and stored again in each round
 
 
 class ConfigError(ValueError):
@@ -73,9 +88,14 @@ class PageMix:
 
 @dataclass(frozen=True)
 class Config:
-    """One run: the pool, the locking strategy, the workload and the measurement window."""
+    """One run: the pool, the locking strategy, the workload and the measurement window.
 
-    strategy: str = "per-swaptype"
+    The settings a kernel release decides (``kernels.PROFILE_SETTINGS``) default to None and are
+    filled from ``kernel``'s profile by ``validate``; one given explicitly overrides the profile."""
+
+    kernel: str = DEFAULT_PROFILE  # kernels.PROFILES: the release whose design fills the None settings
+    strategy: str | None = None  # which tree serves a slot: global | per-swaptype | hashed | split64m
+    index: str | None = None  # rbtree | xarray
     buckets: int = 256  # hashed: buckets (trees and locks)
     cpus: int = 2  # simulated CPUs (worker processes)
     duration: float = 3.0  # seconds measured
@@ -83,8 +103,9 @@ class Config:
     swap_types: int = 1  # swap devices; CPU c stores to device c % swap_types
     swap_size: int = 16 << 30  # bytes per swap device
     clusters_per_cpu: int = 4  # 256-slot clusters in each CPU's working set
-    allocator: str = "zbud"
-    pools: int = 0  # 0: one pool per swap type (2012); N: N pools chosen by hash (2023)
+    allocator: str | None = None  # zbud | zsmalloc
+    alloc_lock: str | None = None  # pool: one lock per pool | class: zsmalloc's per-size-class locks
+    pools: int | None = None  # 0: one pool per swap type (2012); N: N pools chosen by hash (2023)
     pool_size: int = 256 << 20  # bytes of pool, split evenly between the pools
     lock: str = "ticket"  # spinlock kind
     lockstat: bool = True  # lock_stat statistics; off: none at all (their cost measured against it)
@@ -94,17 +115,27 @@ class Config:
     reject_above: int = 0  # reject compressed sizes above this; 0: the allocator's largest object
     mix: tuple[int, int, int] = (50, 35, 15)  # store / load / invalidate percentages
     pages: PageMix = field(default_factory=PageMix)
+    dup_rate: float = 0.0  # stores that overwrite their slot's stored data (duplicate_entry); the rest free it first
+    think_ns: int | None = None  # other work between operations; None: sized from the kernel's zswap share
     seed: int = 1
     pin: bool = True  # pin each worker to its own core where possible
     ops_per_cpu: int = 0  # > 0: fixed work instead of a timed window (benchmarks time it)
     max_pool_frames: int = 0  # pool limit in 4 KiB frames; 0: from max_pool_percent
     max_pool_percent: float = 0.0  # pool limit as a percentage of ram_size; 0: the whole pool
     ram_size: int = 8 << 30  # the simulated machine's RAM, for max_pool_percent
-    writeback: str = "direct"  # what a full pool does: recursive | denial-map | direct | deferred
-    lru: str = "object"  # reclaim order: object | pageframe
+    writeback: str | None = None  # what a full pool does: recursive | denial-map | direct | deferred
+    wb_order: str | None = None  # pin-first | lookup-first | claim-first (kernels.py)
+    lru: str | None = None  # reclaim order: object | pageframe
+    lru_lock: str | None = None  # tree | alloc | own: which lock protects the LRU
+    free_under_tree: str | None = None  # none | all | invalidate: which frees happen holding tree_lock
+    load: str | None = None  # keep | exclusive
+    swap_lock: str | None = None  # off | type: si->lock around each slot allocation and free
+    swap_cache_lock: str | None = None  # off | type | 64m: the swap cache's lock, per type or per 64 MiB
+    frame_depth: int = 8  # operation frames per CPU: the bound on writeback recursion
     dev_write_ns: int = 0  # swap device: cost of writing one page
     dev_read_ns: int = 0  # swap device: cost of reading one page
     protocol: str = "correct"  # writeback protocol: correct | no-refcount-2013 | no-recheck-2023 (race hunter)
+    overrides: tuple[str, ...] = ()  # profile settings this run sets differently from its kernel (validate fills)
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
@@ -129,7 +160,7 @@ class Config:
 
     @property
     def npools(self) -> int:
-        return self.pools if self.pools > 0 else self.swap_types
+        return self.pools if self.pools else self.swap_types
 
     @property
     def ws_slots(self) -> int:
@@ -138,6 +169,7 @@ class Config:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["mix"] = list(self.mix)
+        d["overrides"] = list(self.overrides)
         return d
 
     @classmethod
@@ -147,24 +179,32 @@ class Config:
         pages = d.pop("pages", {})
         if not isinstance(pages, dict):
             raise ConfigError("config: 'pages' must be a table of zero/same/incompressible percentages")
-        defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)} - {"pages"}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(known))}")
         for k, v in d.items():
-            _type_check(f"config.{k}", v, getattr(defaults, k))
+            if v is None and k in NONE_MEANS_PROFILE:
+                continue
+            _type_check(f"config.{k}", v, FIELD_KINDS[k])
         for k, v in pages.items():
             if k not in ("zero", "same", "incompressible"):
                 raise ConfigError(f"config.pages: unknown setting {k!r}; accepted: zero, same, incompressible")
             _type_check(f"config.pages.{k}", v, 0.0)
         if "mix" in d:
             d["mix"] = tuple(d["mix"])
+        if "overrides" in d:
+            d["overrides"] = tuple(d["overrides"])
         return cls(pages=PageMix(**pages), **d)
 
 
-def _type_check(name: str, value, default) -> None:
-    want = type(default)
+FIELD_KINDS = {f.name: {"int": int, "float": float, "bool": bool, "str": str, "tuple[int, int, int]": tuple,
+                        "tuple[str, ...]": list, "PageMix": dict}[f.type.split(" |")[0]]
+               for f in dataclasses.fields(Config)}  # the type each setting must have in a file
+NONE_MEANS_PROFILE = set(PROFILE_SETTINGS) | {"think_ns"}  # settings whose None means "the default"
+
+
+def _type_check(name: str, value, want: type) -> None:
     if want is bool:
         ok = isinstance(value, bool)
     elif want is int:
@@ -173,11 +213,13 @@ def _type_check(name: str, value, default) -> None:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
     elif want is tuple:
         ok = isinstance(value, (list, tuple)) and all(isinstance(x, int) and not isinstance(x, bool) for x in value)
+    elif want is list:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value)
     else:
         ok = isinstance(value, want)
     if not ok:
         kind = {bool: "true or false", int: "an integer", float: "a number", tuple: "a list of integers",
-                str: "a string"}.get(want, want.__name__)
+                list: "a list of strings", str: "a string"}.get(want, want.__name__)
         raise ConfigError(f"{name}: {value!r} has the wrong type; accepted: {kind}")
 
 
@@ -186,12 +228,67 @@ def _need(cond: bool, msg: str) -> None:
         raise ConfigError(msg)
 
 
+def profile_apply(cfg: Config) -> Config:
+    """Fill every profile setting left as None from ``cfg.kernel``'s profile; ``overrides`` names the
+    settings that differ from the profile (given explicitly, or kept from another profile)."""
+    _need(cfg.kernel in PROFILES, f"--kernel: unknown profile {cfg.kernel!r}; accepted: {', '.join(PROFILE_NAMES)}")
+    prof = PROFILES[cfg.kernel].settings
+    filled = {k: prof[k] for k in PROFILE_SETTINGS if getattr(cfg, k) is None}
+    cfg = cfg.replace(**filled)
+    return cfg.replace(overrides=tuple(k for k in PROFILE_SETTINGS if getattr(cfg, k) != prof[k]))
+
+
+def _settings_compatible(cfg: Config) -> None:
+    """Refuse settings that cannot run together, naming the one to change (an override that does not
+    fit its profile lands here)."""
+    def bad(flag: str, why: str) -> None:
+        extra = f" (profile {cfg.kernel} overridden: {', '.join(cfg.overrides)})" if cfg.overrides else ""
+        raise ConfigError(f"{flag}: {why}{extra}")
+
+    if cfg.alloc_lock == "class" and cfg.allocator != "zsmalloc":
+        bad("--alloc-lock", "class locks are zsmalloc's; accepted: --alloc-lock pool with zbud")
+    if cfg.lru_lock == "alloc" and cfg.alloc_lock != "pool":
+        bad("--lru-lock", "an LRU inside the allocator lives under its pool lock; accepted: --alloc-lock pool, "
+                          "or --lru-lock own")
+    if cfg.lru == "pageframe" and cfg.lru_lock != "alloc":
+        bad("--lru", "a pageframe LRU is the allocator's own; accepted: --lru object, or --lru-lock alloc")
+    if cfg.lru_lock == "tree" and cfg.wb_order != "pin-first":
+        bad("--lru-lock", "a per-tree LRU is picked and pinned under tree_lock; accepted: --wb-order pin-first")
+    if cfg.lru_lock == "tree" and cfg.writeback == "deferred":
+        bad("--lru-lock", "the shrinker works on the pool's LRU, not a tree's; accepted: --lru-lock alloc or own")
+    if cfg.wb_order == "claim-first" and cfg.free_under_tree == "all":
+        bad("--free-under-tree", "without a refcount no put frees (claim-first); accepted: none, invalidate")
+    if cfg.wb_order != "claim-first" and cfg.free_under_tree == "invalidate":
+        bad("--free-under-tree", "'invalidate' is the refcount-free kernel's rule; accepted: none, all "
+                                 "(or --wb-order claim-first)")
+    if cfg.index == "xarray" and (cfg.wb_order != "claim-first" or cfg.free_under_tree != "none"):
+        bad("--index", "xarray came after the refcount went (796c2c23e14e after a230c20e63ef); accepted: "
+                       "--wb-order claim-first --free-under-tree none")
+    if cfg.protocol == "no-refcount-2013" and cfg.wb_order != "lookup-first":
+        bad("protocol", "no-refcount-2013 is a lookup-first writeback bug; accepted: --kernel 3.11")
+    if cfg.protocol == "no-recheck-2023" and cfg.wb_order == "claim-first":
+        bad("protocol", "no-recheck-2023 needs a writeback that pins before it claims; accepted: --kernel 6.6")
+
+
 def validate(cfg: Config) -> Config:
-    """Check every value; returns the config with derived defaults filled in."""
+    """Check every value; returns the config with the profile's settings and derived defaults filled in."""
     from zswap_conc.compress import compressor_available
     from zswap_conc.pool import ALLOCATORS, pool_max_size
     from zswap_conc.strategies import STRATEGIES
 
+    cfg = profile_apply(cfg)
+    for name, value, accepted in (("--index", cfg.index, INDEX_NAMES), ("--alloc-lock", cfg.alloc_lock,
+                                  ALLOC_LOCK_NAMES), ("--lru-lock", cfg.lru_lock, LRU_LOCK_NAMES),
+                                  ("--free-under-tree", cfg.free_under_tree, FREE_UNDER_TREE_NAMES),
+                                  ("--load", cfg.load, LOAD_NAMES), ("--wb-order", cfg.wb_order, WB_ORDER_NAMES),
+                                  ("--swap-lock", cfg.swap_lock, SWAP_LOCK_NAMES),
+                                  ("--swap-cache-lock", cfg.swap_cache_lock, SWAP_CACHE_LOCK_NAMES)):
+        _need(value in accepted, f"{name}: unknown setting {value!r}; accepted: {', '.join(accepted)}")
+    _need(0.0 <= cfg.dup_rate <= 1.0, f"--dup-rate: {cfg.dup_rate} is out of range; accepted: 0..1")
+    _need(cfg.think_ns is None or 0 <= cfg.think_ns <= 10**8,
+          f"--think-ns: {cfg.think_ns} is out of range; accepted: 0..100000000 ns, or auto")
+    _need(2 <= cfg.frame_depth <= FRAME_DEPTH_MAX,
+          f"--frame-depth: {cfg.frame_depth} is out of range; accepted: 2..{FRAME_DEPTH_MAX}")
     _need(cfg.strategy in STRATEGIES,
           f"--strategy: unknown strategy {cfg.strategy!r}; accepted: {', '.join(STRATEGIES)}")
     _need(1 <= cfg.cpus <= 1024, f"--cpus: {cfg.cpus} is out of range; accepted: 1..1024")
@@ -244,6 +341,7 @@ def validate(cfg: Config) -> Config:
     reject = cfg.reject_above or maxobj
     _need(64 <= reject <= maxobj,
           f"--reject-above: {cfg.reject_above} is out of range; accepted: 64..{maxobj} for {cfg.allocator}")
+    _settings_compatible(cfg)
     _need(len(cfg.mix) == 3 and sum(cfg.mix) == 100 and min(cfg.mix) >= 0,
           f"--mix: {'/'.join(map(str, cfg.mix))} must be three percentages summing to 100")
     pm = cfg.pages

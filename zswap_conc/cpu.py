@@ -29,8 +29,8 @@ from zswap_conc.jit import HOT
 from zswap_conc.ops.counters import C_OPS, C_SHRINK_RUNS, C_SLOT_BUSY
 from zswap_conc.ops.frame import BLOCKED, DONE, OP_WRITEBACK, op_begin, op_begin_writeback
 from zswap_conc.ops.step import op_step
-from zswap_conc.params import P_NPOOLS, P_WATCHDOG_CYCLES, P_WRITEBACK
-from zswap_conc.sync import atomic_cas, cpu_relax, cycles, fetch_add, load_acquire, store_release
+from zswap_conc.params import P_NLRUS, P_THINK_CYCLES, P_WATCHDOG_CYCLES, P_WRITEBACK
+from zswap_conc.sync import atomic_cas, cpu_relax, cycles, fetch_add, load_acquire, spin_ns, store_release
 from zswap_conc.workload import slot_release, workload_next
 
 ORPHANED = -1  # cpu_run's result when the parent stopped beating
@@ -55,7 +55,7 @@ def _parent_alive(a, cpu) -> bool:
 @njit(**HOT)
 def op_run(a, cpu, op, phase, target) -> None:
     """One whole operation on ``cpu``, stepped until done, spinning while blocked: ``target`` is
-    the slot (the caller holds its busy bit), or for OP_WRITEBACK the pool written back from."""
+    the slot (the caller holds its busy bit), or for OP_WRITEBACK the LRU written back from."""
     if op == OP_WRITEBACK:
         op_begin_writeback(a, cpu, target, phase)
     else:
@@ -91,10 +91,11 @@ def cpu_run(a, cpu, max_ops) -> int:
             continue
         phase = load_acquire(ctl, CTL_PHASE)
         if deferred and load_acquire(a.ctl[2], G_SHRINK) == 1 and atomic_cas(a.ctl[2], G_SHRINK, 1, 2) == 1:
-            # shrink work was queued by a store that found the pool full: this CPU runs it
-            pl = a.cpu_state[cpu, CS_SHRINK_POOL] % a.params[P_NPOOLS]
+            # shrink work was queued by a store that found the pool full: this CPU runs it, on the
+            # pools' LRUs in turn (an allocator's) or on zswap's one LRU
+            lru = a.cpu_state[cpu, CS_SHRINK_POOL] % a.params[P_NLRUS]
             a.cpu_state[cpu, CS_SHRINK_POOL] += 1
-            op_run(a, cpu, OP_WRITEBACK, phase, pl)
+            op_run(a, cpu, OP_WRITEBACK, phase, lru)
             a.cnt[phase, cpu, C_SHRINK_RUNS] += 1
             store_release(a.ctl[2], G_SHRINK, 0)
             continue
@@ -105,6 +106,8 @@ def cpu_run(a, cpu, max_ops) -> int:
         op_run(a, cpu, op, phase, slot)
         slot_release(a, slot)
         a.cnt[phase, cpu, C_OPS] += 1
+        if a.params[P_THINK_CYCLES] > 0:
+            spin_ns(a.params[P_THINK_CYCLES])  # the kernel's own work between two swap operations
         done += 1
         if (done & 1023) == 0 and not _parent_alive(a, cpu):
             return ORPHANED

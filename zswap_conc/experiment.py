@@ -19,7 +19,8 @@ from zswap_conc.results.sweep import variant_label
 from zswap_conc.strategies import STRATEGIES
 from zswap_conc.workload import PRESETS
 
-DEFAULT_VARIANTS = ("global", "per-swaptype", "per-swaptype:4", "hashed", "split64m")
+# per-swaptype with one swap type is global's design (one tree, one tree_lock): measured once
+DEFAULT_VARIANTS = ("global", "per-swaptype:4", "hashed", "split64m")
 DEFAULT_REPEATS = 3
 DEFAULT_DURATION = 1.5  # seconds per point: the default sweep must finish in about 2 minutes
 DEFAULT_WARMUP = 0.3
@@ -82,6 +83,18 @@ class Experiment:
         c = self.base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=cpus)
         return c if v.writeback is None else c.replace(writeback=v.writeback)
 
+    def duplicates(self) -> list[tuple[str, str]]:
+        """Pairs of variants that measure the same design (the same run configuration)."""
+        seen: dict = {}
+        pairs = []
+        for v in self.variants:
+            key = dataclasses.replace(self.variant_config(v, 1), overrides=())
+            if key in seen:
+                pairs.append((seen[key], v.label))
+            else:
+                seen[key] = v.label
+        return pairs
+
     def to_dict(self) -> dict:
         return {
             "variants": [v.label for v in self.variants],
@@ -127,7 +140,7 @@ def toml_load(path: str) -> dict:
 
 
 SWEEP_KEYS = {"strategies", "cpus", "repeats", "duration", "warmup", "workload", "compressor",
-              "swap_types", "out", "oversubscribe", "config"}
+              "swap_types", "out", "oversubscribe", "config", "kernel"}
 
 
 def experiment_build(flags: dict, file_settings: dict | None = None) -> Experiment:
@@ -140,7 +153,7 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
     for key, kinds in (("repeats", (int,)), ("duration", (int, float)), ("warmup", (int, float)),
                        ("swap_types", (int,)), ("oversubscribe", (bool,)), ("workload", (str,)),
                        ("compressor", (str,)), ("strategies", (str, list)), ("cpus", (str, int, list)),
-                       ("out", (str,))):
+                       ("out", (str,)), ("kernel", (str,))):
         v = s.get(key)
         if v is None:
             continue
@@ -168,6 +181,8 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
             base_over["pages"] = dataclasses.asdict(PageMix(**base_over["pages"]))
         except TypeError as e:
             raise ConfigError(f"--config: [config.pages]: {e}") from None
+    if "kernel" in s:
+        base_over["kernel"] = s["kernel"]
     try:
         base = Config.from_dict(base_over)
     except TypeError as e:

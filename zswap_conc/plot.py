@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zswap_conc.results.document import load
-from zswap_conc.results.run import compressor_label
+from zswap_conc.results.run import compressor_label, kernel_label
 from zswap_conc.results.sweep import doc_points
 
 PANELS = (
@@ -69,7 +69,7 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
     axes.flat[1].legend(fontsize=8)
     m = docs[0]["meta"]
     cfg = docs[0].get("experiment", {}).get("base_config") or docs[0].get("config", {})
-    fig.suptitle(f"zswap-conc: {m.get('cpu_model', '?')}, {m.get('cores_allowed', '?')} cores; "
+    fig.suptitle(f"zswap-conc: {m.get('cpu_model', '?')}, {m.get('cores_allowed', '?')} cores; {kernel_label(cfg)}, "
                  f"compressor {compressor_label(cfg)}, allocator {cfg.get('allocator', '?')}, "
                  f"lock {cfg.get('lock', '?')} "
                  f"(median of repeats, bars: min..max; red rings: oversubscribed)", fontsize=10)

@@ -33,8 +33,11 @@ from zswap_conc.arena import (
     PHASE_AFTER,
     PHASE_MEASURE,
     Arena,
+    Layout,
+    corpus_get,
+    shm_space_check,
 )
-from zswap_conc.config import PAGE_SIZE, Config, oversubscribed
+from zswap_conc.config import PAGE_SIZE, Config, oversubscribed, validate
 from zswap_conc.errors import Interrupted, WorkerDied
 from zswap_conc.ops.counters import C_OPS, COUNTER_NAMES
 from zswap_conc.ops.step import site_name
@@ -75,13 +78,42 @@ def warm_up() -> float:
     from zswap_conc.cpu import cpu_run
 
     t0 = time.perf_counter()
-    cfg = Config(cpus=1, clusters_per_cpu=1, pool_size=64 * PAGE_SIZE, swap_size=1 << 30)
+    cfg = validate(Config(cpus=1, clusters_per_cpu=1, pool_size=64 * PAGE_SIZE, swap_size=1 << 30, think_ns=0))
     with Arena(cfg, shared=False) as ar:
         ar.v.ctl[0, CTL_GO] = 1
         cpu_run(ar.v, 0, 64)
         arena_verify_report(ar.v, 0)
     _WARM["t"] = time.perf_counter() - t0
     return _WARM["t"]
+
+
+ZSWAP_SHARE = 0.1673  # zswap_store's share of cycles in b8cf32dc6e8c's memory-bound kernel build (32 zpools)
+THINK_CALIBRATION_OPS = 3000  # operations timed at 1 CPU to size the automatic think time
+
+
+def think_calibrate(cfg: Config) -> tuple[Config, dict]:
+    """Resolve ``think_ns`` None ("auto"): time the configuration's own operations at 1 CPU, back to
+    back, on a private arena, and size the work between them so that zswap takes ``ZSWAP_SHARE`` of
+    each CPU's time, as it did in b8cf32dc6e8c's measurement.  Returns the config with think_ns set
+    and what the size came from."""
+    from zswap_conc.cpu import cpu_run
+
+    if cfg.think_ns is not None:
+        return cfg, {"think_ns": cfg.think_ns, "auto": False}
+    # the same design at 1 CPU, on a pool of at most 256 MiB (the cost per operation hardly depends on it)
+    frames = min(cfg.pool_size, 256 << 20) // PAGE_SIZE
+    limited = cfg.pool_limit_frames < cfg.pool_frames
+    one = cfg.replace(cpus=1, think_ns=0, ops_per_cpu=0, pool_size=frames * PAGE_SIZE, max_pool_percent=0.0,
+                      max_pool_frames=min(cfg.pool_limit_frames, frames) if limited else 0)
+    with Arena(one, shared=False) as ar:
+        ar.v.ctl[0, CTL_GO] = 1
+        cpu_run(ar.v, 0, THINK_CALIBRATION_OPS // 3)  # warm: the pool fills, caches settle
+        t0 = time.perf_counter()
+        cpu_run(ar.v, 0, THINK_CALIBRATION_OPS)
+        per_op = (time.perf_counter() - t0) / THINK_CALIBRATION_OPS * 1e9
+    think = int(per_op * (1 - ZSWAP_SHARE) / ZSWAP_SHARE)
+    return cfg.replace(think_ns=think), {"think_ns": think, "auto": True, "zswap_ns_per_op": round(per_op, 1),
+                                         "zswap_share": ZSWAP_SHARE, "source": "b8cf32dc6e8c"}
 
 
 def _lockstat_cost(lock: str, rate: float) -> dict[str, float]:
@@ -185,7 +217,9 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
 
     ``verify_every`` > 0 (the soak): at each per-second sample the workers park at an operation
     boundary and the whole arena is verified; the record then carries ``soak`` figures."""
+    shm_space_check(Layout(cfg, corpus_get()[0].shape[0]).total)  # refuse before any work, calibration included
     compile_s = warm_up()
+    cfg, think = think_calibrate(cfg)
     rate = sync.cycles_per_ns()
     meta = machine_meta()
     meta.update(
@@ -194,6 +228,7 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
         cycles_per_ns=round(rate, 4),
         compile_s=round(compile_s, 3),
         lockstat_cost_ns=_lockstat_cost(cfg.lock, rate) if cfg.lockstat else None,
+        think=think,
     )
     old_term = signal.getsignal(signal.SIGTERM)
 

@@ -7,6 +7,7 @@ the results layer's (``results.sweep``); this module only runs the experiment.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
@@ -17,7 +18,7 @@ from zswap_conc.experiment import Experiment
 from zswap_conc.results.document import dump
 from zswap_conc.results.meta import loadavg, machine_meta
 from zswap_conc.results.sweep import csv_write, lockstat_text, sweep_document, sweep_entry, sweep_points
-from zswap_conc.runner import run, warm_up
+from zswap_conc.runner import run, think_calibrate, warm_up
 
 
 class Progress:
@@ -69,6 +70,9 @@ def sweep_run(exp: Experiment, out: Path, progress: bool = True) -> dict:
     meta["loadavg_start"] = loadavg()
     doc = sweep_document(meta, exp.to_dict())
     meta["compile_s"] = round(warm_up(), 2)  # before the clock: the first run must not pay for it
+    base, meta["think"] = think_calibrate(exp.base)  # one think time for every variant: they compare alike
+    exp = dataclasses.replace(exp, base=base)
+    doc["experiment"]["base_config"]["think_ns"] = base.think_ns
     plan = list(exp.configs())
     bar = Progress(len(plan)) if progress else None
     json_path = out / "sweep.json"

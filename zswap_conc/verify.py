@@ -14,8 +14,8 @@ import numpy as np
 from numba import njit
 
 from zswap_conc.arena import G_FRAMES_USED, SL_KEY, SL_LIVE, SL_ON_DEVICE, SL_VERSION
-from zswap_conc.index import NIL, R_COUNT, tree_check, tree_search
-from zswap_conc.lru import PM_OLRU_LEN, lru_check
+from zswap_conc.index import N_KEY, NIL, R_COUNT, index_check, index_search
+from zswap_conc.lru import LM_LEN, LRU_LOCK_ALLOC, LRU_LOCK_TREE, frame_lru_check, lru_check
 from zswap_conc.ops.entry import (
     E_HANDLE,
     E_LENGTH,
@@ -27,7 +27,7 @@ from zswap_conc.ops.entry import (
     entry_read,
 )
 from zswap_conc.pages import page_verify
-from zswap_conc.params import P_ALLOCATOR, P_NPOOLS, P_NTREES, P_WS_SLOTS
+from zswap_conc.params import P_ALLOCATOR, P_LRU_LOCK, P_NLRUS, P_NPOOLS, P_NTREES, P_WS_SLOTS
 from zswap_conc.pool import PM_BYTES, PM_FRAMES_USED, PM_OBJECTS, pool_check
 from zswap_conc.strategies import tree_for_key
 
@@ -57,7 +57,7 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
     for s in range(p[P_WS_SLOTS]):
         key = a.slots[s, SL_KEY]
         t = tree_for_key(p, key)
-        e = tree_search(a.roots, n, t, key)
+        e = index_search(p, a.roots, n, a.xa, t, key)
         live = a.slots[s, SL_LIVE] != 0
         if a.slots[s, SL_ON_DEVICE] != 0:
             if live or not page_verify(a.corpus, p, key, a.slots[s, SL_VERSION], a.device[s]):
@@ -77,13 +77,14 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
             r[V_MISMATCHES] += 1
     in_trees = 0
     for t in range(p[P_NTREES]):
-        c = tree_check(a.roots, n, t)
+        c = index_check(p, a.roots, n, a.xa, t)
         if c < 0 and r[V_TREE_ERROR] == 0:
             r[V_TREE_ERROR] = c
         in_trees += a.roots[t, R_COUNT]
     npools = p[P_NPOOLS]
     objects = np.zeros(npools, np.int64)
     nbytes = np.zeros(npools, np.int64)
+    on_lru = np.zeros(p[P_NLRUS], np.int64)  # entries each object LRU must list
     for e in range(n.shape[0]):
         st = n[e, E_STATE]
         if st == ENTRY_LIVE:
@@ -94,6 +95,9 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
                 objects[n[e, E_POOL]] += 1
                 nbytes[n[e, E_POOL]] += n[e, E_LENGTH]
                 r[V_COMPRESSED_BYTES] += n[e, E_LENGTH]
+                lock = p[P_LRU_LOCK]
+                on_lru[n[e, E_POOL] if lock == LRU_LOCK_ALLOC else (
+                    tree_for_key(p, n[e, N_KEY]) if lock == LRU_LOCK_TREE else 0)] += 1
         elif st != ENTRY_FREE:
             r[V_LEAKED] += 1
     if in_trees != r[V_STORED]:
@@ -105,10 +109,15 @@ def arena_verify(a, cpu_buf) -> np.ndarray:
         if a.pool_meta[pl, PM_OBJECTS] != objects[pl] or a.pool_meta[pl, PM_BYTES] != nbytes[pl]:
             r[V_ACCOUNTING] = 1
         r[V_FRAMES] += a.pool_meta[pl, PM_FRAMES_USED]
-        c = lru_check(a.pool_meta, a.frame_lru, a.obj_owner, n, p[P_ALLOCATOR], pl)
+        if p[P_LRU_LOCK] == LRU_LOCK_ALLOC:
+            c = frame_lru_check(a.pool_meta, a.frame_lru, a.obj_owner, p[P_ALLOCATOR], pl)
+            if c < 0 and r[V_LRU_ERROR] == 0:
+                r[V_LRU_ERROR] = c
+    for lru in range(p[P_NLRUS]):
+        c = lru_check(a.lru_meta, n, lru)
         if c < 0 and r[V_LRU_ERROR] == 0:
             r[V_LRU_ERROR] = c
-        if a.pool_meta[pl, PM_OLRU_LEN] != objects[pl] and r[V_LRU_ERROR] == 0:
+        if a.lru_meta[lru, LM_LEN] != on_lru[lru] and r[V_LRU_ERROR] == 0:
             r[V_LRU_ERROR] = -20
     if a.ctl[2, G_FRAMES_USED] != r[V_FRAMES]:
         r[V_GLOBAL_FRAMES] = 1

@@ -2,21 +2,24 @@
 
 Each CPU stores into its own 256-slot clusters, in order (the kernel hands every CPU a cluster of
 contiguous swap slots), while loads and invalidates pick any slot of the working set, as pages
-swapped out by one CPU are faulted back in or freed by another.  Before an operation starts, its
-CPU claims the slot's busy bit, because the kernel never lets two operations on the same slot
-overlap (page lock, swap cache); a claimed slot makes the CPU pick again.
+swapped out by one CPU are faulted back in or freed by another.  A store whose slot still holds
+data first frees it (an invalidate), as the kernel frees a swap slot before reusing it; only a
+``--dup-rate`` share of such stores overwrite it instead (zswap's rare duplicate_entry).
+
+Before an operation starts, its CPU claims the slot's busy bit, because the kernel never lets two
+operations on the same slot overlap (page lock, swap cache); a claimed slot makes the CPU pick again.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-from zswap_conc.arena import CS_CURSOR, CS_RNG, SL_BUSY
+from zswap_conc.arena import CS_CURSOR, CS_RNG, SL_BUSY, SL_LIVE, SL_ON_DEVICE
 from zswap_conc.config import CLUSTER_PAGES
 from zswap_conc.jit import HOT
 from zswap_conc.ops.frame import OP_INVALIDATE, OP_LOAD, OP_STORE
 from zswap_conc.pages import mix64
-from zswap_conc.params import P_CLUSTERS_PER_CPU, P_MIX_LOAD, P_MIX_STORE, P_WS_SLOTS
+from zswap_conc.params import P_CLUSTERS_PER_CPU, P_DUP_PER_64K, P_MIX_LOAD, P_MIX_STORE, P_WS_SLOTS
 from zswap_conc.sync import atomic_cas, store_release
 
 PRESETS = {
@@ -41,17 +44,23 @@ def workload_next(a, cpu):
     p = a.params
     r = _rand(a.cpu_state, cpu)
     pick = r % 100
+    span = p[P_CLUSTERS_PER_CPU] * CLUSTER_PAGES
     if pick < p[P_MIX_STORE]:
         op = OP_STORE
-        span = p[P_CLUSTERS_PER_CPU] * CLUSTER_PAGES
         cur = a.cpu_state[cpu, CS_CURSOR]
-        a.cpu_state[cpu, CS_CURSOR] = (cur + 1) % span
         slot = cpu * span + cur
     else:
         op = OP_LOAD if pick < p[P_MIX_STORE] + p[P_MIX_LOAD] else OP_INVALIDATE
         slot = (r >> 8) % p[P_WS_SLOTS]
     if atomic_cas(a.slots[slot], SL_BUSY, 0, cpu + 1) != 0:
         return op, -1
+    if op == OP_STORE:
+        holds = a.slots[slot, SL_LIVE] != 0 or a.slots[slot, SL_ON_DEVICE] != 0
+        if holds and ((r >> 16) & 0xFFFF) >= p[P_DUP_PER_64K]:
+            # the kernel frees a swap slot before handing it out again: the slot's old data is
+            # invalidated first, and the store comes back to it next time (no duplicate_entry)
+            return OP_INVALIDATE, slot
+        a.cpu_state[cpu, CS_CURSOR] = (a.cpu_state[cpu, CS_CURSOR] + 1) % span
     return op, slot
 
 

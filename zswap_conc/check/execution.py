@@ -5,7 +5,8 @@ Invariants checked after every step:
                    live entry and every device slot holds its newest data)
   use-after-free   no operation holds a reference to a freed entry
   tree invariants  every tree the program touches is a sound red-black tree
-  lock order       a CPU only nests tree_lock -> pool_lock (a small lockdep over the held stacks)
+  lock order       a CPU nests locks only in the documented order (ops/locking.py): swap_lock ->
+                   tree_lock -> lru_lock -> pool_lock / class_lock (a small lockdep over the held stacks)
   deadlock         some CPU with work left can make progress
   recursion bound  no store re-enters store (writeback must not recurse into the store path)
 and when the program has finished:
@@ -19,7 +20,12 @@ from zswap_conc import sync
 from zswap_conc.arena import (
     CS_DEPTH,
     CS_STORE_DEPTH,
+    LOCK_CLASS_NAMES,
+    LOCKCLASS_CLASS,
+    LOCKCLASS_LRU,
     LOCKCLASS_POOL,
+    LOCKCLASS_SWAP,
+    LOCKCLASS_SWAP_CACHE,
     LOCKCLASS_TREE,
     PHASE_MEASURE,
     SL_BUSY,
@@ -29,7 +35,7 @@ from zswap_conc.arena import (
 from zswap_conc.check.variants import VARIANTS
 from zswap_conc.config import Config, validate
 from zswap_conc.cpu import op_run
-from zswap_conc.index import NIL, tree_check
+from zswap_conc.index import NIL, index_check
 from zswap_conc.ops.counters import C_MISMATCH
 from zswap_conc.ops.entry import E_STATE, ENTRY_FREE
 from zswap_conc.ops.frame import (
@@ -64,6 +70,9 @@ from zswap_conc.verify import (
 )
 
 PREFILL = 4  # slots 0..3 are stored before the program runs
+# the documented lock order (ops/locking.py) as ranks: a lock may be taken only under lower ranks
+LOCK_RANK = {LOCKCLASS_SWAP: 0, LOCKCLASS_TREE: 1, LOCKCLASS_LRU: 2, LOCKCLASS_POOL: 3, LOCKCLASS_CLASS: 3,
+             LOCKCLASS_SWAP_CACHE: 4}
 OP_KINDS = {"store": OP_STORE, "load": OP_LOAD, "invalidate": OP_INVALIDATE}
 RECURSION_BOUND = 1  # store frames a CPU may have on its stack at once
 MAX_STEPS = 4000  # an execution longer than this is cut off (counted, not a violation)
@@ -81,13 +90,15 @@ class Violation(Exception):
 class World:
     """A variant's arena, filled and snapshotted once; every execution starts from the snapshot."""
 
-    def __init__(self, variant: str, strategy: str = "per-swaptype"):
+    def __init__(self, variant: str, strategy: str = "per-swaptype", kernel: str | None = None):
         spec = VARIANTS[variant]
         self.spec = spec
         self.program = spec.program
         self.ncpus = len(spec.program)
         settings = dict(strategy=strategy, buckets=16, cpus=max(3, self.ncpus), clusters_per_cpu=1,
-                        pool_size=64 * 4096, swap_size=1 << 30, writeback="direct")
+                        pool_size=512 * 4096, swap_size=1 << 30, writeback="direct", think_ns=0)
+        if kernel is not None:
+            settings["kernel"] = kernel
         settings.update(spec.config)
         cfg = Config(**settings)
         self.cfg = validate(cfg)
@@ -221,16 +232,16 @@ class Execution:
             for k in range(1, len(held)):
                 outer = int(a.locks[held[k - 1], sync.LK_CLASS])
                 inner = int(a.locks[held[k], sync.LK_CLASS])
-                if (outer, inner) != (LOCKCLASS_TREE, LOCKCLASS_POOL):
-                    names = {LOCKCLASS_TREE: "tree_lock", LOCKCLASS_POOL: "pool_lock"}
-                    raise Violation("lock order", f"cpu{cpu} took {names[inner]} while holding {names[outer]}; "
-                                                  f"the documented order is tree_lock -> pool_lock")
+                if LOCK_RANK[outer] >= LOCK_RANK[inner]:
+                    raise Violation("lock order", f"cpu{cpu} took {LOCK_CLASS_NAMES[inner]} while holding "
+                                                  f"{LOCK_CLASS_NAMES[outer]}; the documented order is swap_lock -> "
+                                                  f"tree_lock -> lru_lock -> pool_lock/class_lock")
             if a.cpu_state[cpu, CS_STORE_DEPTH] > RECURSION_BOUND:
                 raise Violation("recursion bound", f"cpu{cpu}'s store re-entered store through writeback "
                                                    f"(depth {int(a.cpu_state[cpu, CS_STORE_DEPTH])} > "
                                                    f"{RECURSION_BOUND})")
         for t in self.w.trees:
-            c = tree_check(a.roots, a.nodes, t)
+            c = index_check(a.params, a.roots, a.nodes, a.xa, t)
             if c < 0:
                 raise Violation("tree invariants", f"tree {t} fails check {c}")
         run = self.runnable()

@@ -79,8 +79,9 @@ def minimize(world: World, schedule: list[int], invariant: str) -> list[int]:
 
 
 def hunt(variant: str, scheduler: str = "pct", strategy: str = "per-swaptype", budget_executions: int | None = None,
-         budget_seconds: float | None = None, seed: int = 0, depth: int = 3, preemptions: int = 1) -> HuntResult:
-    world = World(variant, strategy)
+         budget_seconds: float | None = None, seed: int = 0, depth: int = 3, preemptions: int = 1,
+         kernel: str | None = None) -> HuntResult:
+    world = World(variant, strategy, kernel)
     res = HuntResult(variant, scheduler, strategy)
     sched = scheduler_make(scheduler, seed=seed, depth=depth, preemptions=preemptions, max_steps=80)
     replay(world, [])  # compile the checked path before the clock starts

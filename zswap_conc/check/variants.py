@@ -33,11 +33,14 @@ VARIANTS = {
                     "writeback vs invalidate: the entry is looked up before the slot is secured; when "
                     "the slot was freed meanwhile (-ENOENT) writeback returns without dropping its "
                     "reference, so the entry and its compressed object leak",
-                    {"protocol": "no-refcount-2013"}, origin="2013, fixed by refcounting (free on last put)"),
+                    {"protocol": "no-refcount-2013", "kernel": "3.11", "lru": "object"},
+                    origin="2013; fixed in 3.13 by 'mm/zswap: bugfix: memory leak when invalidate and reclaim "
+                           "occur concurrently'"),
         VariantSpec("no-recheck-2023",
                     "writeback decompresses entry A, meanwhile the slot is invalidated and reused for B; "
                     "without re-checking the tree, writeback writes stale A to the device over B",
-                    {"protocol": "no-recheck-2023"}, origin="04fc7816089c mm: fix zswap writeback race condition"),
+                    {"protocol": "no-recheck-2023", "kernel": "6.6"},
+                    origin="04fc7816089c mm: fix zswap writeback race condition"),
         VariantSpec("recursive-writeback-2012",
                     "writeback calls swap_writepage, which calls frontswap_store: the store path "
                     "re-enters itself with no bound (the review's first concern)",

@@ -9,6 +9,8 @@ import sys
 
 from zswap_conc.config import (
     ALLOCATOR_NAMES,
+    FRAME_DEPTH_MAX,
+    INDEX_NAMES,
     LOCK_NAMES,
     Config,
     ConfigError,
@@ -17,6 +19,7 @@ from zswap_conc.config import (
     parse_mix,
     parse_size,
 )
+from zswap_conc.kernels import DEFAULT_PROFILE, PROFILE_NAMES
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run happened and found something wrong (integrity, a dead worker, a race)
@@ -62,18 +65,58 @@ def seconds_flag(text: str) -> float:
     return v
 
 
+def add_kernel_flags(p: argparse.ArgumentParser) -> None:
+    """--kernel and the settings a kernel profile decides; each given one overrides the profile."""
+    k = p.add_argument_group("kernel profile (kernels.py): each setting below defaults to the profile's")
+    k.add_argument("--kernel", default=None,
+                   help=f"{' | '.join(PROFILE_NAMES)} (default {DEFAULT_PROFILE}, the newest)")
+    k.add_argument("--index", help=f"{' | '.join(INDEX_NAMES)}")
+    k.add_argument("--alloc-lock", help="pool | class: one allocator lock per pool, or zsmalloc's per size class")
+    k.add_argument("--lru-lock", help="tree | alloc | own: the lock the LRU lives under")
+    k.add_argument("--free-under-tree", help="none | all | invalidate: frees made while holding tree_lock")
+    k.add_argument("--load", help="keep | exclusive: whether a load erases the entry")
+    k.add_argument("--wb-order", help="pin-first | lookup-first | claim-first: how writeback secures its victim")
+    k.add_argument("--swap-lock", help="off | type: si->lock around each slot allocation and free")
+    k.add_argument("--swap-cache-lock", help="off | type | 64m: the swap cache's lock")
+
+
+def profile_overrides(ns: argparse.Namespace) -> dict:
+    """The profile settings given on the command line (flag name -> Config field)."""
+    out = {}
+    for field in ("index", "alloc_lock", "lru_lock", "free_under_tree", "load", "wb_order", "swap_lock",
+                  "swap_cache_lock", "strategy", "allocator", "pools", "lru", "writeback"):
+        v = getattr(ns, field, None)
+        if v is not None:
+            out[field] = v
+    if getattr(ns, "kernel", None) is not None:
+        out["kernel"] = ns.kernel
+    return out
+
+
+def think_parse(text: str | None) -> int | None:
+    """--think-ns: nanoseconds, or 'auto' (None: sized from the kernel's zswap share)."""
+    if text is None or str(text).strip().lower() == "auto":
+        return None
+    try:
+        v = int(str(text).strip(), 0)
+    except ValueError:
+        raise ConfigError(f"--think-ns: cannot read {text!r}; accepted: nanoseconds 0..100000000, or auto") from None
+    return v
+
+
 def add_config_flags(p: argparse.ArgumentParser) -> None:
     """The flags of one configuration (``run``, ``soak``)."""
+    add_kernel_flags(p)
     g = p.add_argument_group("pool and locking")
-    g.add_argument("--strategy", default="per-swaptype",
-                   help="global | per-swaptype | hashed | split64m (default per-swaptype)")
+    g.add_argument("--strategy", default=None,
+                   help="global | per-swaptype | hashed | split64m (default: the profile's)")
     g.add_argument("--cpus", type=int_flag("--cpus", 1, 1024), default=2, help="simulated CPUs (default 2)")
     g.add_argument("--buckets", type=int_flag("--buckets", 1, 65536), default=256, help="hashed: buckets (default 256)")
     g.add_argument("--swap-types", type=int_flag("--swap-types", 1, 32), default=None, help="swap devices (default 1)")
     g.add_argument("--swap-size", default="16G", help="size of each swap device (default 16G)")
-    g.add_argument("--allocator", default="zbud", help=f"{' | '.join(ALLOCATOR_NAMES)} (default zbud)")
-    g.add_argument("--pools", type=int_flag("--pools", 0, 1024), default=0,
-                   help="0: one pool per swap type (2012); N: N pools chosen by hash (2023)")
+    g.add_argument("--allocator", default=None, help=f"{' | '.join(ALLOCATOR_NAMES)} (default: the profile's)")
+    g.add_argument("--pools", type=int_flag("--pools", 0, 1024), default=None,
+                   help="0: one pool per swap type (2012); N: N pools chosen by hash (default: the profile's)")
     g.add_argument("--pool-size", default="256M", help="pool memory, split over the pools (default 256M)")
     g.add_argument("--lock", default="ticket", help=f"spinlock kind: {' | '.join(LOCK_NAMES)} (default ticket)")
     g.add_argument("--lockstat", default="on", help="on | off: lock_stat statistics (default on; off takes none, "
@@ -88,9 +131,11 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
                     help="pool limit in 4 KiB frames (default: the whole pool)")
     wb.add_argument("--max-pool-percent", type=float, default=0.0, help="pool limit as %% of --ram-size")
     wb.add_argument("--ram-size", default="8G", help="the simulated machine's RAM (default 8G)")
-    wb.add_argument("--writeback", default="direct",
-                    help="recursive | denial-map | direct | deferred: what a full pool does (default direct)")
-    wb.add_argument("--lru", default="object", help="object | pageframe: reclaim order (default object)")
+    wb.add_argument("--writeback", default=None,
+                    help="recursive | denial-map | direct | deferred: what a full pool does (default: the profile's)")
+    wb.add_argument("--lru", default=None, help="object | pageframe: reclaim order (default: the profile's)")
+    wb.add_argument("--frame-depth", type=int_flag("--frame-depth", 2, FRAME_DEPTH_MAX), default=8,
+                    help="operation frames per CPU: the bound on writeback recursion (default 8)")
     wb.add_argument("--dev-write-ns", type=int_flag("--dev-write-ns", 0, 10**8), default=0,
                     help="swap device: cost of writing a page (default 0)")
     wb.add_argument("--dev-read-ns", type=int_flag("--dev-read-ns", 0, 10**8), default=0,
@@ -102,6 +147,12 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     w.add_argument("--zero-pct", type=float, default=10.0, help="zero-filled pages, %% (default 10)")
     w.add_argument("--same-pct", type=float, default=5.0, help="same-filled non-zero pages, %% (default 5)")
     w.add_argument("--incompressible-pct", type=float, default=15.0, help="incompressible pages, %% (default 15)")
+    w.add_argument("--dup-rate", type=float, default=0.0,
+                   help="share of stores to a slot holding data that overwrite it (duplicate_entry) instead of "
+                        "freeing it first, as the kernel does (default 0)")
+    w.add_argument("--think-ns", default=None,
+                   help="work between two operations of a CPU, ns, or auto: sized so that zswap takes the 16.73%% "
+                        "of CPU time b8cf32dc6e8c measured for zswap_store (default auto; 0: back to back)")
     w.add_argument("--seed", type=int_flag("--seed", 0), default=1, help="workload seed (default 1)")
     m = p.add_argument_group("measurement")
     m.add_argument("--duration", type=seconds_flag, default=None, help="seconds measured per run")
@@ -121,12 +172,9 @@ def config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
     base = base or Config()
     name, synth = parse_compressor(ns.compressor)
     changes = dict(
-        strategy=ns.strategy,
         cpus=ns.cpus,
         buckets=ns.buckets,
         swap_size=parse_size(ns.swap_size, "--swap-size"),
-        allocator=ns.allocator,
-        pools=ns.pools,
         pool_size=parse_size(ns.pool_size, "--pool-size"),
         lock=ns.lock,
         lockstat=onoff_parse(ns.lockstat, "--lockstat"),
@@ -141,12 +189,14 @@ def config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
         max_pool_frames=ns.max_pool_frames,
         max_pool_percent=ns.max_pool_percent,
         ram_size=parse_size(ns.ram_size, "--ram-size"),
-        writeback=ns.writeback,
-        lru=ns.lru,
+        frame_depth=ns.frame_depth,
+        dup_rate=ns.dup_rate,
+        think_ns=think_parse(ns.think_ns),
         dev_write_ns=ns.dev_write_ns,
         dev_read_ns=ns.dev_read_ns,
     )
     changes["mix"] = parse_mix(ns.mix)
+    changes.update(profile_overrides(ns))
     if ns.swap_types is not None:
         changes["swap_types"] = ns.swap_types
     if ns.duration is not None:

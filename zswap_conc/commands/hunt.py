@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", default="30s", help="seconds (30s) or a number of schedules (1000); default 30s")
     p.add_argument("--seed", type=int_flag("--seed", 0), default=0, help="scheduler seed (default 0)")
     p.add_argument("--strategy", default="per-swaptype", help="locking strategy of the checked pool")
+    p.add_argument("--kernel", default=None, help="kernel profile of the checked pool (default: the variant's, "
+                   "else the newest)")
     p.add_argument("--depth", type=int_flag("--depth", 1, 10), default=3, help="pct: bug depth d (default 3)")
     p.add_argument("--preemptions", type=int_flag("--preemptions", 0, 10), default=1,
                    help="dfs: preemption bound (default 1)")
@@ -37,8 +39,9 @@ def names_check(variant: str, strategy: str, scheduler: str | None = None) -> No
         raise ConfigError(f"--scheduler: unknown scheduler {scheduler!r}; accepted: {', '.join(SCHEDULERS)}")
 
 
-def replay_command(schedule: str, variant: str, strategy: str) -> str:
-    return f"zswap-conc replay {schedule} --variant {variant} --strategy {strategy}"
+def replay_command(schedule: str, variant: str, strategy: str, kernel: str | None = None) -> str:
+    return f"zswap-conc replay {schedule} --variant {variant} --strategy {strategy}" + (
+        f" --kernel {kernel}" if kernel else "")
 
 
 def budget_parse(text: str) -> tuple[float | None, int | None]:
@@ -66,7 +69,7 @@ def main(ns: argparse.Namespace) -> int:
     print(f"zswap-conc hunt: variant {ns.variant}, scheduler {ns.scheduler}{how}, strategy {ns.strategy}, "
           f"seed {ns.seed}, budget {ns.budget}")
     r = hunt(ns.variant, ns.scheduler, ns.strategy, budget_executions=executions, budget_seconds=seconds,
-             seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions)
+             seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions, kernel=ns.kernel)
     rate = f"{r.executions / r.seconds:,.0f} schedules/s, {r.steps / r.seconds:,.0f} steps/s" if r.seconds else ""
     if not r.found:
         why = "explored every schedule within the bound" if r.exhausted else "budget spent"
@@ -79,5 +82,5 @@ def main(ns: argparse.Namespace) -> int:
     print("trace:")
     for line in r.trace:
         print(f"  {line}")
-    print(f"replay: {replay_command(r.schedule_string, ns.variant, ns.strategy)}")
+    print(f"replay: {replay_command(r.schedule_string, ns.variant, ns.strategy, ns.kernel)}")
     return EXIT_FAILED

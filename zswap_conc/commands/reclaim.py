@@ -4,9 +4,10 @@ and LRU policy, and its table."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from zswap_conc.commands.common import EXIT_FAILED, compile_notices, int_flag
-from zswap_conc.config import ConfigError
+from zswap_conc.config import RECLAIM_CHURN_ROUNDS, RECLAIM_CHURN_SHARE, ConfigError
 from zswap_conc.outputs import out_dir_prepare
 from zswap_conc.results.document import dump
 
@@ -18,6 +19,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fractions of slots invalidated before reclaim (default 0,0.3,0.6)")
     p.add_argument("--clusters", type=int_flag("--clusters", 1, 256), default=8,
                    help="256-slot clusters stored before reclaim (default 8)")
+    p.add_argument("--churn-rounds", type=int_flag("--churn-rounds", 0, 100), default=RECLAIM_CHURN_ROUNDS,
+                   help=f"rounds of invalidating {RECLAIM_CHURN_SHARE * 100:.0f}%% of the slots and storing them "
+                        f"again before writeback, so LRU order stops matching frame placement "
+                        f"(default {RECLAIM_CHURN_ROUNDS})")
+    p.add_argument("--kernel", default=None, help="kernel profile for everything but the LRU and allocator "
+                   "(default: the newest)")
     p.add_argument("--out", help="results folder (default zswap-results/reclaim-<time>)")
 
 
@@ -46,7 +53,11 @@ def main(ns: argparse.Namespace) -> int:
         raise ConfigError(f"--fragmentation: cannot use {ns.fragmentation!r}; accepted: fractions in [0, 1), "
                           f"e.g. 0,0.3,0.6")
     out = out_dir_prepare(ns.out, "reclaim")
-    doc = reclaim_run(frags, ns.clusters)
+
+    def progress(done: int, total: int, label: str) -> None:
+        print(f"  [{done}/{total}] {label}", file=sys.stderr, flush=True)
+
+    doc = reclaim_run(frags, ns.clusters, ns.churn_rounds, ns.kernel, progress=progress)
     dump(doc, out / "reclaim.json")
     reclaim_plot(doc, out / "reclaim")
     print(reclaim_table(doc))

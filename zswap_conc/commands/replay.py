@@ -15,6 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("schedule", help="a schedule string, e.g. zs1:0x5-1")
     p.add_argument("--variant", default="none", help="the protocol variant it was found in (default none)")
     p.add_argument("--strategy", default="per-swaptype", help="locking strategy of the checked pool")
+    p.add_argument("--kernel", default=None, help="kernel profile of the checked pool (as the hunt had it)")
 
 
 def main(ns: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def main(ns: argparse.Namespace) -> int:
         schedule = schedule_decode(ns.schedule)
     except ScheduleError as e:
         raise ConfigError(f"SCHEDULE: {e}; accepted: a string like zs1:0x5-1 printed by 'zswap-conc hunt'") from None
-    world = World(ns.variant, ns.strategy)
+    world = World(ns.variant, ns.strategy, ns.kernel)
     try:
         v, trace = replay(world, schedule)
     finally:

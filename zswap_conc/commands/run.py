@@ -19,7 +19,13 @@ from zswap_conc.commands.common import (
 from zswap_conc.config import ConfigError, validate
 from zswap_conc.outputs import default_file, out_file_check
 from zswap_conc.results.document import dump
-from zswap_conc.results.run import LOCK_STAT_COLUMNS, compressor_label, integrity_ok, lock_stat_table
+from zswap_conc.results.run import (
+    LOCK_STAT_COLUMNS,
+    compressor_label,
+    integrity_ok,
+    kernel_label,
+    lock_stat_table,
+)
 
 HELP = "one configuration, measured"
 
@@ -82,10 +88,10 @@ def run_report(rec: dict, sort: str = "waittime-total") -> str:
     i = rec["integrity"]
     per = rec["throughput"]["per_cpu_ops_s"]
     lines = [
-        f"zswap-conc run: strategy={c['strategy']} cpus={c['cpus']} swap_types={c['swap_types']} "
-        f"allocator={c['allocator']} pools={c['pools'] or 'per-swaptype'} lock={c['lock']} "
-        f"compressor={compressor_label(c)} "
-        f"measured={rec['seconds']:.2f}s",
+        f"zswap-conc run: {kernel_label(c)}: strategy={c['strategy']} index={c['index']} cpus={c['cpus']} "
+        f"swap_types={c['swap_types']} "
+        f"allocator={c['allocator']} ({c['alloc_lock']} lock) pools={c['pools'] or 'per-swaptype'} lock={c['lock']} "
+        f"compressor={compressor_label(c)} think={c['think_ns']}ns measured={rec['seconds']:.2f}s",
         f"machine: {m['cpu_model']}, {m['cores_allowed']} cores allowed, "
         f"{'pinned' if m.get('pinned') else 'not pinned'}, load average {m.get('loadavg_start')}",
         f"throughput: {_fmt_rate(rec['throughput']['ops_s'])} ops/s total; per CPU: "

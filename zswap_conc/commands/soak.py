@@ -10,7 +10,7 @@ from zswap_conc.commands.common import EXIT_FAILED, add_config_flags, compile_no
 from zswap_conc.config import validate
 from zswap_conc.outputs import default_file, out_file_check
 from zswap_conc.results.document import dump
-from zswap_conc.results.run import integrity_ok
+from zswap_conc.results.run import integrity_ok, kernel_label
 
 HELP = "a long mixed run under writeback pressure, verified every second"
 DEFAULT_DURATION_S = 600.0
@@ -34,7 +34,8 @@ def main(ns: argparse.Namespace) -> int:
     out = ns.out or default_file("soak")
     out_file_check(out)
     stale_notice()
-    print(f"zswap-conc soak: {cfg.cpus} CPUs, writeback {cfg.writeback}, lru {cfg.lru}, pool limit "
+    print(f"zswap-conc soak: {kernel_label(cfg.to_dict())}, {cfg.cpus} CPUs, writeback {cfg.writeback}, lru {cfg.lru}, "
+          f"pool limit "
           f"{cfg.pool_limit_frames} frames, {cfg.duration:g}s, verifying the whole pool every second", file=sys.stderr)
 
     def progress(t: float, ops_s: float) -> None:

@@ -9,26 +9,31 @@ import sys
 from zswap_conc.commands.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    add_kernel_flags,
     compile_notices,
     cores_allowed,
     int_flag,
     onoff_parse,
     seconds_flag,
+    think_parse,
 )
 from zswap_conc.outputs import out_dir_prepare
+from zswap_conc.results.run import kernel_label
 from zswap_conc.results.sweep import sweep_points
 
 HELP = "contention curves: every strategy at 1..ncores CPUs (the main job)"
 SWEEP_FLAGS = ("strategies", "cpus", "duration", "warmup", "repeats", "workload", "compressor", "swap_types",
-               "oversubscribe")
+               "oversubscribe", "kernel")
 CONFIG_FLAGS = ("allocator", "lock", "pools", "pool_size", "buckets", "writeback", "lru", "max_pool_frames",
-                "max_pool_percent")  # flags that go into the experiment's [config] table
+                "max_pool_percent", "index", "alloc_lock", "lru_lock", "free_under_tree", "load", "wb_order",
+                "swap_lock", "swap_cache_lock", "dup_rate")  # flags that go into the experiment's [config] table
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="experiment TOML file holding any of these settings (flags win)")
+    add_kernel_flags(p)
     p.add_argument("--strategies", help="comma list of STRATEGY[:SWAPTYPES][@WRITEBACK] "
-                   "(default global,per-swaptype,per-swaptype:4,hashed,split64m)")
+                   "(default global,per-swaptype:4,hashed,split64m)")
     p.add_argument("--cpus", help="CPU counts, e.g. 1,2,4,8 or 1-16 (default 1..cores)")
     p.add_argument("--duration", type=seconds_flag, help="seconds measured per run (default 1.5)")
     p.add_argument("--warmup", type=float, help="seconds before measuring (default 0.3)")
@@ -36,16 +41,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workload", help="thrash | swapout-storm | swapin | exit (default thrash)")
     p.add_argument("--compressor", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
     p.add_argument("--swap-types", type=int_flag("--swap-types", 1, 32), help="swap types for variants without :N")
-    p.add_argument("--allocator", help="zbud | zsmalloc (default zbud)")
+    p.add_argument("--allocator", help="zbud | zsmalloc (default: the profile's)")
     p.add_argument("--lock", help="ticket | ttas (default ticket)")
     p.add_argument("--lockstat", help="on | off: lock_stat statistics (default on)")
-    p.add_argument("--pools", type=int_flag("--pools", 0, 1024), help="0: one pool per swap type; N: hashed pools")
+    p.add_argument("--pools", type=int_flag("--pools", 0, 1024),
+                   help="0: one pool per swap type; N: hashed pools (default: the profile's)")
     p.add_argument("--pool-size", help="pool memory (default 256M)")
     p.add_argument("--buckets", type=int_flag("--buckets", 1, 65536), help="hashed: buckets (default 256)")
-    p.add_argument("--writeback", help="writeback path for variants without @PATH (default direct)")
-    p.add_argument("--lru", help="object | pageframe (default object)")
+    p.add_argument("--writeback", help="writeback path for variants without @PATH (default: the profile's)")
+    p.add_argument("--lru", help="object | pageframe (default: the profile's)")
     p.add_argument("--max-pool-frames", type=int_flag("--max-pool-frames", 1), help="pool limit in frames")
     p.add_argument("--max-pool-percent", type=float, help="pool limit as %% of the config's ram_size")
+    p.add_argument("--dup-rate", type=float, help="share of stores that overwrite their slot's data (default 0)")
+    p.add_argument("--think-ns", help="work between operations, ns, or auto (default auto: the kernel's zswap share)")
     p.add_argument("--oversubscribe", action="store_true", default=None,
                    help="allow more workers than cores (such points are marked)")
     p.add_argument("--out", help="results folder (default zswap-results/sweep-<time>)")
@@ -89,19 +97,25 @@ def main(ns: argparse.Namespace) -> int:
     overrides = {k: getattr(ns, k) for k in CONFIG_FLAGS if getattr(ns, k) is not None}
     if ns.lockstat is not None:
         overrides["lockstat"] = onoff_parse(ns.lockstat, "--lockstat")
+    if ns.think_ns is not None:
+        overrides["think_ns"] = think_parse(ns.think_ns)
     if overrides:
         cfg_table = dict(file_settings.get("config", {}) or {})
         cfg_table.update(overrides)
         flags["config"] = cfg_table
     exp = experiment_build(flags, file_settings)
     out = out_dir_prepare(ns.out or file_settings.get("out"), "sweep")
+    for first, again in exp.duplicates():
+        print(f"note: {again} measures the same design as {first} here; its points are a noise check",
+              file=sys.stderr)
     cores = cores_allowed()
     over = [n for n in exp.cpus if n > cores]
     if over:
         print(f"warning: CPU counts {over} exceed the {cores} cores available: oversubscribed, marked in the "
               f"results; spinlocks collapse there for reasons unrelated to the design", file=sys.stderr)
     total = len(exp.variants) * len(exp.cpus) * exp.repeats
-    print(f"zswap-conc sweep: {len(exp.variants)} variants x CPUs {list(exp.cpus)} x {exp.repeats} repeats = "
+    print(f"zswap-conc sweep: {kernel_label(exp.base.to_dict())}: {len(exp.variants)} variants x CPUs "
+          f"{list(exp.cpus)} x {exp.repeats} repeats = "
           f"{total} runs of {exp.base.duration:g}s (+{exp.base.warmup:g}s warm-up); workload {exp.workload}; "
           f"results in {out}", file=sys.stderr)
     try:

@@ -42,7 +42,8 @@ C_WB_SLOT_BUSY = 33  # victims skipped because their slot was busy
 C_WB_FRAMES_FREED = 34  # pool frames freed by writeback
 C_LRU_INVERSION = 35  # victims younger than the oldest page in their pool
 C_SHRINK_RUNS = 36  # deferred: shrinker runs
-C_DEPTH_HIST = 37  # 37..44: stores that hit the limit, by deepest store nesting 1..8
+C_WB_GONE = 37  # victims no longer in the tree when writeback looked them up (-EAGAIN): skipped
+C_DEPTH_HIST = 38  # 38..45: stores that hit the limit, by deepest store nesting 1..8
 DEPTH_HIST_LEN = 8
 
 COUNTER_NAMES = (
@@ -53,6 +54,6 @@ COUNTER_NAMES = (
     "load_device", "device_writes", "device_reads", "pool_limit_hit", "written_back_pages",
     "reject_reclaim_fail", "writeback_restores", "writeback_no_progress", "writeback_overflow",
     "writeback_denied", "writeback_recheck_abort", "writeback_slot_busy", "writeback_frames_freed",
-    "lru_inversions", "shrinker_runs",
+    "lru_inversions", "shrinker_runs", "writeback_gone",
 ) + tuple(f"depth_{k}" for k in range(1, DEPTH_HIST_LEN + 1))  # fmt: skip
 assert COUNTER_NAMES.index("depth_1") == C_DEPTH_HIST

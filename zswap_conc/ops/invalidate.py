@@ -1,10 +1,13 @@
-"""invalidate: the slot was freed above zswap (zswap_invalidate; frontswap_invalidate_page).
+"""invalidate: the slot was freed above zswap (zswap_invalidate; frontswap_invalidate_page before
+5.19).
 
 Steps:
 
+  [swap path: si->lock, held to the end, where the profile frees slots under it (3.x)]
   LOCK         tree_lock
-  ERASE        tree_search; found: erase it, put the tree's reference; unlock
-               -> the free steps if that was the last reference (a load or writeback may hold one)
+  ERASE        look the slot up; found: erase it, put the tree's reference; unlock -> the free steps
+               if that was the last reference (a load or writeback may hold one), under tree_lock
+               where the profile frees there (3.13-6.8; 6.9 for invalidate)
 
 LOCKING: tree_lock for ERASE.  The slot's busy bit (held by the caller) covers the slot row.
 """
@@ -14,12 +17,13 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.arena import SL_LIVE, SL_ON_DEVICE
-from zswap_conc.index import NIL, tree_erase, tree_search
+from zswap_conc.index import NIL, index_search
 from zswap_conc.jit import STEP
 from zswap_conc.ops.counters import C_INVAL_HIT, C_INVAL_MISS, C_INVALIDATES
-from zswap_conc.ops.entry import E_STATE, ENTRY_DEAD, entry_put
-from zswap_conc.ops.frame import F_KEY, F_PC, F_PHASE, F_RESULT, F_SLOT, F_TREE, PROGRESS, RES_MISS, op_done
-from zswap_conc.ops.locking import lock_step, tree_lock_id, unlock
+from zswap_conc.ops.entry import cs_end, entry_erase, entry_put
+from zswap_conc.ops.frame import F_KEY, F_PC, F_PHASE, F_RESULT, F_SLOT, F_TREE, RES_MISS, lock_step, op_done
+from zswap_conc.ops.locking import tree_lock_id
+from zswap_conc.params import FREE_NONE, P_FREE_UNDER_TREE
 
 IV_LOCK = 0
 IV_ERASE = 1
@@ -32,23 +36,17 @@ def _erase_step(a, cpu, f) -> int:
     slot = f[F_SLOT]
     t = f[F_TREE]
     cnt[C_INVALIDATES] += 1
-    e = tree_search(a.roots, a.nodes, t, f[F_KEY])
-    nxt = -1
+    e = index_search(a.params, a.roots, a.nodes, a.xa, t, f[F_KEY])
     if e == NIL:
         cnt[C_INVAL_MISS] += 1
         f[F_RESULT] = RES_MISS
     else:
         cnt[C_INVAL_HIT] += 1
-        tree_erase(a.roots, a.nodes, t, e)
-        a.nodes[e, E_STATE] = ENTRY_DEAD
-        nxt = entry_put(a, f, e)
+        entry_erase(a, t, e)
+        entry_put(a, f, e)
     a.slots[slot, SL_LIVE] = 0
     a.slots[slot, SL_ON_DEVICE] = 0
-    unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
-    if nxt >= 0:
-        f[F_PC] = nxt
-        return PROGRESS
-    return op_done(a, cpu, f)
+    return cs_end(a, cpu, f, tree_lock_id(a, t), -1, a.params[P_FREE_UNDER_TREE] != FREE_NONE)
 
 
 @njit(**STEP)

@@ -1,31 +1,39 @@
 """writeback: move one victim (or, with the pageframe LRU, one frame's objects) from the pool to the
 swap device (zswap_writeback_entry; zswap_flush_entry in 2012).
 
-Steps of the correct protocol:
+Steps, in the kernel's order for the profile's ``wb_order``:
 
-  LOCK           pool_lock (after WB_MAX_TRIES skipped victims: give up)
-  PICK           the victim by LRU policy (object LRU: rotate it to the head), read its key, unlock
-  CLAIM          claim the victim slot's busy bit (the kernel's swap-cache page); busy -> skip it
-  TREE_LOCK      tree_lock
-  SEARCH         tree_search by key, get a reference, unlock; gone -> release the slot, skip it
-  DECOMPRESS     decompress the entry into a page, then by --writeback:
-                   recursive   re-enter store with the page (the 2012 bug) -> AFTER_RESTORE
-                   denial-map  set the slot's deny bit (zcache): the re-store refuses -> DEV_WRITE
-                   direct, deferred   __swap_writepage -> DEV_WRITE
-  AFTER_RESTORE  count what the re-entered store did -> RECHECK_LOCK
-  DEV_WRITE      write the page to the swap device
-  RECHECK_LOCK   tree_lock
-  RECHECK        the tree still holds *this* entry (04fc7816089c)? erase it, put the tree's
-                 reference; else count an abort.  Put ours, unlock -> the free steps if last
-  FINISH         release the slot; the pageframe LRU goes on with the frame's next object, the
-                 deferred shrinker until the pool is below its accept threshold
+  LRU_LOCK     the LRU's lock (after WB_MAX_TRIES skipped victims: give up)
+  PICK         the victim by LRU policy (object LRU: rotate it to the head); its key.  A per-tree LRU
+               (2012, pin-first) takes it off and pins it here, under that same tree_lock.  Unlock
+  GET_LOCK     tree_lock                              (pin-first: 6.5-6.8; lookup-first: 3.11-6.4)
+  GET          pin-first: the tree still holds the picked entry, else skip it (-EAGAIN);
+               lookup-first: the slot's entry by key, else skip.  Take a reference; unlock
+  CLAIM        the slot's swap-cache page: its busy bit (busy: -EEXIST, drop the reference, skip);
+               then [swap path: the folio into the swap cache]
+  RECHECK_LOCK tree_lock
+  RECHECK      the tree still holds *this* entry (04fc7816089c)?  claim-first (6.9+, no refcount):
+               erase it now.  If not: abort, drop the reference, release the page, pick another
+  DECOMPRESS   decompress the entry; claim-first frees it now (after the lock).  Then by --writeback:
+                 recursive   RESTORE: re-enter store with the page (the review's hypothetical)
+                 denial-map  set the slot's deny bit (zcache): the re-store refuses -> DEV_WRITE
+                 direct, deferred   __swap_writepage -> DEV_WRITE
+  RESTORE      push the re-entered store -> AFTER_RESTORE: count what it did
+  DEV_WRITE    write the page to the swap device
+  DONE_LOCK    tree_lock (refcount)
+  DONE         erase the entry, put the tree's reference and ours, unlock -> free if last
+  FINISH       [swap path: the folio out of the swap cache] release the page; the pageframe LRU goes
+               on with the frame's next object, the deferred shrinker until the pool is below its
+               accept threshold
+Every profile takes the RECHECK, also those before 6.4 whose kernels raced there (kernels.DEVIATIONS).
 
-The known-buggy protocols (PROTOCOL_*) are the kernel's earlier step orders, kept for the race
-hunter: they look the entry up (TREE_LOCK, SEARCH) before they CLAIM the slot.
+The known-buggy protocols (PROTOCOL_*) are kept for the race hunter: no-refcount-2013 leaks the
+entry when the claim finds the slot freed; no-recheck-2023 skips RECHECK and erases whatever the
+tree holds at DONE.
 
-LOCKING: pool_lock for PICK; tree_lock for SEARCH and RECHECK; never nested.  The victim's key is
-read under the pool_lock (an entry row's key never changes while it is on the LRU); everything
-else is read again under the tree_lock after the slot is claimed.
+LOCKING: the LRU's lock for PICK; tree_lock for GET, RECHECK and DONE; never nested.  The picked
+entry's key and slot are read under the LRU's lock (an entry row's key never changes); everything
+else is read under tree_lock after a reference or the slot's page secures the entry.
 """
 
 from __future__ import annotations
@@ -33,7 +41,6 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.arena import (
-    FRAME_DEPTH,
     G_FRAMES_USED,
     SL_BUSY,
     SL_DENY,
@@ -43,14 +50,28 @@ from zswap_conc.arena import (
     WRITEBACK_DENIAL,
     WRITEBACK_RECURSIVE,
 )
-from zswap_conc.index import N_KEY, NIL, tree_erase, tree_search
+from zswap_conc.index import N_KEY, NIL, index_search
 from zswap_conc.jit import STEP
-from zswap_conc.lru import E_TS, LRU_OBJECT, frame_first_object, lru_oldest_ts, lru_rotate, lru_victim
+from zswap_conc.lru import (
+    E_LRU_PREV,
+    E_TS,
+    LRU_LOCK_ALLOC,
+    LRU_LOCK_TREE,
+    LRU_OBJECT,
+    OFF_LIST,
+    frame_first_object,
+    lru_victim,
+    obj_lru_add,
+    obj_lru_del,
+    obj_lru_oldest_ts,
+    obj_lru_rotate,
+)
 from zswap_conc.ops.counters import (
     C_DEV_WRITES,
     C_LRU_INVERSION,
     C_MISMATCH,
     C_WB_DENIED,
+    C_WB_GONE,
     C_WB_NO_PROGRESS,
     C_WB_OVERFLOW,
     C_WB_RECHECK_ABORT,
@@ -64,67 +85,88 @@ from zswap_conc.ops.entry import (
     E_SLOT,
     E_STATE,
     E_VERSION,
-    ENTRY_DEAD,
+    ENTRY_LIVE,
+    cs_end,
     device_write,
     entry_decompress,
+    entry_erase,
     entry_put,
+    free_then,
 )
 from zswap_conc.ops.frame import (
-    BLOCKED,
-    F_AFTER_FREE,
     F_ENTRY,
     F_FRAME,
     F_KEY,
+    F_LRU,
     F_PC,
     F_PHASE,
-    F_POOL,
-    F_RESTORE,
+    F_PICK,
     F_RESULT,
     F_SLOT,
     F_TREE,
     F_TRIES,
     F_VICTIM,
     F_WB_COUNT,
-    OP_STORE,
     PROGRESS,
     RES_FAIL,
     RES_OK,
-    op_begin,
+    lock_step,
+    op_begin_restore,
     op_done,
+    sp_begin,
 )
-from zswap_conc.ops.locking import lock_step, pool_lock_id, tree_lock_id, unlock
+from zswap_conc.ops.locking import lru_lock_id, swap_cache_lock_id, tree_lock_id, unlock
 from zswap_conc.pages import page_verify
-from zswap_conc.params import P_ACCEPT_FRAMES, P_ALLOCATOR, P_LRU, P_PROTOCOL, P_WRITEBACK
+from zswap_conc.params import (
+    FREE_ALL,
+    P_ACCEPT_FRAMES,
+    P_ALLOCATOR,
+    P_FRAME_DEPTH,
+    P_FREE_UNDER_TREE,
+    P_LRU,
+    P_LRU_LOCK,
+    P_PROTOCOL,
+    P_WB_ORDER,
+    P_WRITEBACK,
+    WB_CLAIM_FIRST,
+    WB_PIN_FIRST,
+)
 from zswap_conc.pool import pool_handle_frame
 from zswap_conc.strategies import tree_for_key
 from zswap_conc.sync import atomic_cas, load_acquire, store_release
 
-WB_LOCK = 0
+WB_LRU_LOCK = 0
 WB_PICK = 1
-WB_CLAIM = 2
-WB_TREE_LOCK = 3
-WB_SEARCH = 4
-WB_DECOMPRESS = 5
-WB_AFTER_RESTORE = 6
-WB_DEV_WRITE = 7
-WB_RECHECK_LOCK = 8
-WB_RECHECK = 9
-WB_FINISH = 10
+WB_GET_LOCK = 2
+WB_GET = 3
+WB_CLAIM = 4
+WB_RECHECK_LOCK = 5
+WB_RECHECK = 6
+WB_DECOMPRESS = 7
+WB_RESTORE = 8
+WB_AFTER_RESTORE = 9
+WB_DEV_WRITE = 10
+WB_DONE_LOCK = 11
+WB_DONE = 12
+WB_FINISH = 13
+WB_PUT_LOCK = 14
+WB_PUT = 15
+WB_UNCLAIM = 16
 WRITEBACK_STEP_NAMES = (
-    "writeback: pool_lock", "writeback: pick LRU victim", "writeback: claim victim slot", "writeback: tree_lock",
-    "writeback: search + get", "writeback: decompress", "writeback: after re-entered store",
-    "writeback: write to swap device", "writeback: tree_lock (recheck)", "writeback: recheck + erase",
-    "writeback: finish",
+    "writeback: lru lock", "writeback: pick LRU victim", "writeback: tree_lock (get)", "writeback: search + get",
+    "writeback: claim victim slot", "writeback: tree_lock (recheck)", "writeback: recheck",
+    "writeback: decompress", "writeback: re-enter store", "writeback: after re-entered store",
+    "writeback: write to swap device", "writeback: tree_lock (done)", "writeback: erase + put",
+    "writeback: finish", "writeback: tree_lock (put)", "writeback: put, skip victim", "writeback: release, skip victim",
 )  # fmt: skip
 
 # F_VICTIM: how the victim's page leaves the pool
 VICTIM_DIRECT = 0  # this writeback writes it to the device itself
 VICTIM_RESTORED = 1  # it went through a store re-entered by a recursive writeback
-VICTIM_GIVE_UP = 2  # buggy protocols: our own store holds its slot; drop the reference, pick another
 
 # writeback protocols (config.PROTOCOL_NAMES): the race hunter's known-buggy variants
-PROTOCOL_CORRECT = 0  # claim the slot, then look the entry up; re-check before erasing
-PROTOCOL_NO_REFCOUNT = 1  # 2013: entry looked up first; -ENOENT at the claim returns without a put
+PROTOCOL_CORRECT = 0
+PROTOCOL_NO_REFCOUNT = 1  # 2013: -ENOENT at the claim returns without putting the reference
 PROTOCOL_NO_RECHECK = 2  # 2023 (before 04fc7816089c): no re-check; erases whatever the tree holds
 
 WB_MAX_TRIES = 8  # victims a writeback skips (busy or gone) before it gives up
@@ -139,109 +181,149 @@ def _end(a, cpu, f) -> int:
 
 
 @njit(**STEP)
-def _retry(a, cpu, f) -> int:
-    """Skip this victim: pick another, unless WB_MAX_TRIES were skipped already."""
+def _retry_then(f) -> int:
+    """Skip this victim: the step to go to next, LRU_LOCK, or -1 once WB_MAX_TRIES were skipped."""
     f[F_TRIES] += 1
-    if f[F_TRIES] >= WB_MAX_TRIES:
-        return _end(a, cpu, f)
     f[F_FRAME] = -1
-    f[F_PC] = WB_LOCK
+    f[F_PICK] = NIL
+    if f[F_TRIES] >= WB_MAX_TRIES:
+        f[F_RESULT] = RES_OK if f[F_WB_COUNT] > 0 else RES_FAIL
+        return -1
+    return WB_LRU_LOCK
+
+
+@njit(**STEP)
+def _retry(a, cpu, f) -> int:
+    then = _retry_then(f)
+    if then < 0:
+        return op_done(a, cpu, f)
+    f[F_PC] = then
     return PROGRESS
 
 
 @njit(**STEP)
 def _pick_step(a, cpu, f, cnt) -> int:
-    n = a.nodes
     p = a.params
-    pl = f[F_POOL]
+    n = a.nodes
+    lru = f[F_LRU]
+    lk = lru_lock_id(a, lru)
     alloc = p[P_ALLOCATOR]
-    victim = lru_victim(a.pool_meta, a.frame_lru, a.obj_owner, n, alloc, p[P_LRU], pl, f[F_FRAME])
+    victim = lru_victim(a.lru_meta, a.pool_meta, a.frame_lru, a.obj_owner, alloc, p[P_LRU], lru, f[F_FRAME])
     if victim == NIL:
-        unlock(a, pool_lock_id(a, pl), cpu, f[F_PHASE])
+        unlock(a, lk, cpu, f[F_PHASE])
         return _end(a, cpu, f)
-    if n[victim, E_TS] > lru_oldest_ts(a.pool_meta, n, pl):
-        cnt[C_LRU_INVERSION] += 1
+    if p[P_LRU_LOCK] == LRU_LOCK_ALLOC and n[victim, E_TS] > obj_lru_oldest_ts(a.lru_meta, n, lru):
+        cnt[C_LRU_INVERSION] += 1  # both LRUs are kept under this lock: what the object LRU would pick
     if p[P_LRU] == LRU_OBJECT:
-        lru_rotate(a.pool_meta, n, pl, victim)
+        if p[P_LRU_LOCK] == LRU_LOCK_TREE:
+            obj_lru_del(a.lru_meta, n, lru, victim)  # 2012: list_del, then pin it
+        else:
+            obj_lru_rotate(a.lru_meta, n, lru, victim)
     f[F_FRAME] = pool_handle_frame(alloc, n[victim, E_HANDLE])
     key = n[victim, N_KEY]
+    f[F_PICK] = victim
     f[F_SLOT] = n[victim, E_SLOT]
-    unlock(a, pool_lock_id(a, pl), cpu, f[F_PHASE])
     f[F_KEY] = key
     f[F_TREE] = tree_for_key(p, key)
-    # the kernel before 2024 took its reference first and secured the swap-cache page after
-    f[F_PC] = WB_CLAIM if p[P_PROTOCOL] == PROTOCOL_CORRECT else WB_TREE_LOCK
+    if p[P_LRU_LOCK] == LRU_LOCK_TREE:  # the LRU's lock is the tree's: pin it right here
+        n[victim, E_REFCOUNT] += 1
+        f[F_ENTRY] = victim
+        unlock(a, lk, cpu, f[F_PHASE])
+        f[F_PC] = WB_CLAIM
+        return PROGRESS
+    unlock(a, lk, cpu, f[F_PHASE])
+    f[F_PC] = WB_CLAIM if p[P_WB_ORDER] == WB_CLAIM_FIRST else WB_GET_LOCK
+    return PROGRESS
+
+
+@njit(**STEP)
+def _get_step(a, cpu, f, cnt) -> int:
+    p = a.params
+    t = f[F_TREE]
+    cur = index_search(p, a.roots, a.nodes, a.xa, t, f[F_KEY])
+    if cur == NIL or (p[P_WB_ORDER] == WB_PIN_FIRST and cur != f[F_PICK]):
+        unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+        cnt[C_WB_GONE] += 1  # invalidated (and maybe reused) since the pick
+        return _retry(a, cpu, f)
+    a.nodes[cur, E_REFCOUNT] += 1
+    f[F_PICK] = cur
+    f[F_ENTRY] = cur
+    unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+    f[F_PC] = WB_CLAIM
     return PROGRESS
 
 
 @njit(**STEP)
 def _claim_step(a, cpu, f, cnt) -> int:
+    p = a.params
     slot = f[F_SLOT]
-    protocol = a.params[P_PROTOCOL]
     if atomic_cas(a.slots[slot], SL_BUSY, 0, cpu + 1) != 0:
-        if protocol != PROTOCOL_CORRECT:
-            if a.slots[slot, SL_BUSY] == cpu + 1:
-                # our own store holds the page (-EEXIST): drop the reference, try another victim
-                f[F_VICTIM] = VICTIM_GIVE_UP
-                f[F_PC] = WB_RECHECK_LOCK
-                return PROGRESS
-            return BLOCKED  # holding a reference: wait for the swap-cache page
-        cnt[C_WB_SLOT_BUSY] += 1
+        cnt[C_WB_SLOT_BUSY] += 1  # -EEXIST: the page is in the swap cache already
+        if f[F_ENTRY] != NIL:
+            f[F_PC] = WB_PUT_LOCK
+            return PROGRESS
         return _retry(a, cpu, f)
-    if protocol == PROTOCOL_CORRECT:
-        f[F_PC] = WB_TREE_LOCK
-        return PROGRESS
-    if protocol == PROTOCOL_NO_REFCOUNT and a.slots[slot, SL_LIVE] == 0 and a.slots[slot, SL_ON_DEVICE] == 0:
+    if p[P_PROTOCOL] == PROTOCOL_NO_REFCOUNT and a.slots[slot, SL_LIVE] == 0 and a.slots[slot, SL_ON_DEVICE] == 0:
         # the slot was freed meanwhile: swapcache_prepare() -ENOENT; 2013 returned without
         # dropping its reference, so the entry and its object leak
         store_release(a.slots[slot], SL_BUSY, 0)
         return _end(a, cpu, f)
-    f[F_PC] = WB_DECOMPRESS
+    after = WB_DECOMPRESS if p[P_PROTOCOL] == PROTOCOL_NO_RECHECK else WB_RECHECK_LOCK
+    f[F_PC] = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, after)
     return PROGRESS
 
 
 @njit(**STEP)
-def _search_step(a, cpu, f) -> int:
-    correct = a.params[P_PROTOCOL] == PROTOCOL_CORRECT
-    e = tree_search(a.roots, a.nodes, f[F_TREE], f[F_KEY])
-    if e == NIL:  # invalidated between the pick and the claim
-        unlock(a, tree_lock_id(a, f[F_TREE]), cpu, f[F_PHASE])
-        if correct:
-            store_release(a.slots[f[F_SLOT]], SL_BUSY, 0)
-        return _retry(a, cpu, f)
-    a.nodes[e, E_REFCOUNT] += 1
-    unlock(a, tree_lock_id(a, f[F_TREE]), cpu, f[F_PHASE])
-    f[F_ENTRY] = e
-    f[F_PC] = WB_DECOMPRESS if correct else WB_CLAIM
-    return PROGRESS
+def _recheck_step(a, cpu, f, cnt) -> int:
+    p = a.params
+    t = f[F_TREE]
+    e = f[F_PICK]
+    cur = index_search(p, a.roots, a.nodes, a.xa, t, f[F_KEY])
+    if cur == e:
+        if p[P_WB_ORDER] == WB_CLAIM_FIRST:  # no refcount: the entry is ours once erased
+            entry_erase(a, t, e)
+            f[F_ENTRY] = e
+            # the slot's data now lives in the folio we hold, and goes to the device before we let
+            # it go: nobody can look in between (the slot is claimed)
+            a.slots[f[F_SLOT], SL_LIVE] = 0
+            a.slots[f[F_SLOT], SL_ON_DEVICE] = 1
+        unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+        f[F_PC] = WB_DECOMPRESS
+        return PROGRESS
+    cnt[C_WB_RECHECK_ABORT] += 1  # invalidated and maybe reused since the pick: write nothing
+    then = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, WB_UNCLAIM)
+    if f[F_ENTRY] != NIL:
+        entry_put(a, f, f[F_ENTRY])
+        f[F_ENTRY] = NIL
+    return cs_end(a, cpu, f, tree_lock_id(a, t), then, p[P_FREE_UNDER_TREE] == FREE_ALL)
 
 
 @njit(**STEP)
 def _decompress_step(a, cpu, f, depth, cnt) -> int:
+    p = a.params
     slot = f[F_SLOT]
     e = f[F_ENTRY]
     ok = entry_decompress(a, cpu, e, cnt)
-    if not ok or not page_verify(a.corpus, a.params, f[F_KEY], a.nodes[e, E_VERSION], a.cpu_out[cpu]):
+    if not ok or not page_verify(a.corpus, p, f[F_KEY], a.nodes[e, E_VERSION], a.cpu_out[cpu]):
         cnt[C_MISMATCH] += 1  # the entry's own data is damaged (it may be stale: that is legal)
-    wb = a.params[P_WRITEBACK]
+    wb = p[P_WRITEBACK]
+    then = WB_DEV_WRITE
     if wb == WRITEBACK_RECURSIVE:
         # swap_writepage -> frontswap_store -> zswap's store again, with the page just decompressed
-        if depth >= FRAME_DEPTH:
+        if depth >= p[P_FRAME_DEPTH]:
             cnt[C_WB_OVERFLOW] += 1
-            f[F_PC] = WB_DEV_WRITE
-            return PROGRESS
-        cnt[C_WB_RESTORES] += 1
-        f[F_VICTIM] = VICTIM_RESTORED
-        f[F_PC] = WB_AFTER_RESTORE
-        op_begin(a, cpu, OP_STORE, slot, f[F_PHASE])
-        a.frames[cpu, depth, F_RESTORE] = 1
-        return PROGRESS
-    if wb == WRITEBACK_DENIAL:
+        else:
+            then = WB_RESTORE
+    elif wb == WRITEBACK_DENIAL:
         # swap_writepage -> frontswap_store finds the deny bit and refuses: the page goes to disk
         a.slots[slot, SL_DENY] = 1
         cnt[C_WB_DENIED] += 1
-    f[F_PC] = WB_DEV_WRITE
-    return PROGRESS
+    if p[P_WB_ORDER] != WB_CLAIM_FIRST:
+        f[F_PC] = then
+        return PROGRESS
+    entry_put(a, f, e)  # erased at RECHECK: freed now, after the lock (6.9)
+    f[F_ENTRY] = NIL
+    return free_then(a, cpu, f, then)
 
 
 @njit(**STEP)
@@ -250,48 +332,36 @@ def _after_restore_step(a, cpu, f, depth, cnt) -> int:
         cnt[C_WB_NO_PROGRESS] += 1  # re-compressed into the pool: nothing reclaimed
     else:
         cnt[C_WRITTEN_BACK] += 1  # the re-entered store was rejected and wrote the device
-    f[F_PC] = WB_RECHECK_LOCK
+    if a.params[P_WB_ORDER] == WB_CLAIM_FIRST:
+        f[F_PC] = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, WB_FINISH)
+    else:
+        f[F_PC] = WB_DONE_LOCK
     return PROGRESS
 
 
 @njit(**STEP)
 def _dev_write_step(a, cpu, f, cnt) -> int:
-    device_write(a, f[F_SLOT], a.cpu_out[cpu])
+    slot = f[F_SLOT]
+    device_write(a, slot, a.cpu_out[cpu])
     cnt[C_DEV_WRITES] += 1
-    f[F_PC] = WB_RECHECK_LOCK
+    if a.params[P_WB_ORDER] == WB_CLAIM_FIRST:
+        cnt[C_WRITTEN_BACK] += 1
+        f[F_PC] = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, WB_FINISH)
+    else:
+        f[F_PC] = WB_DONE_LOCK
     return PROGRESS
 
 
 @njit(**STEP)
-def _put_ours_and_unlock(a, cpu, f, then) -> int:
-    """Put this writeback's reference (tree_lock held) and unlock; on to ``then``, through the free
-    steps if it was the last reference."""
-    nxt = entry_put(a, f, f[F_ENTRY])
-    f[F_ENTRY] = NIL  # no reference held from here on
-    unlock(a, tree_lock_id(a, f[F_TREE]), cpu, f[F_PHASE])
-    f[F_AFTER_FREE] = then
-    f[F_PC] = nxt if nxt >= 0 else then
-    return PROGRESS
-
-
-@njit(**STEP)
-def _give_up_step(a, cpu, f) -> int:
-    """RECHECK of a buggy protocol giving up a victim it holds a reference to."""
-    f[F_VICTIM] = VICTIM_DIRECT
-    f[F_TRIES] += 1
-    return _put_ours_and_unlock(a, cpu, f, WB_LOCK)
-
-
-@njit(**STEP)
-def _recheck_step(a, cpu, f, cnt) -> int:
+def _done_step(a, cpu, f, cnt) -> int:
+    p = a.params
     n = a.nodes
     slot = f[F_SLOT]
     e = f[F_ENTRY]
     t = f[F_TREE]
-    cur = tree_search(a.roots, n, t, f[F_KEY])
-    if cur == e or (cur != NIL and a.params[P_PROTOCOL] == PROTOCOL_NO_RECHECK):
-        tree_erase(a.roots, n, t, cur)
-        n[cur, E_STATE] = ENTRY_DEAD
+    cur = index_search(p, a.roots, n, a.xa, t, f[F_KEY])
+    if cur == e or (cur != NIL and p[P_PROTOCOL] == PROTOCOL_NO_RECHECK):
+        entry_erase(a, t, cur)
         if cur == e:
             entry_put(a, f, e)  # the tree's reference
         else:  # 2023 bug: the slot's new entry is dropped and stale data left on the device
@@ -301,7 +371,24 @@ def _recheck_step(a, cpu, f, cnt) -> int:
         cnt[C_WRITTEN_BACK] += 1
     elif f[F_VICTIM] == VICTIM_DIRECT:
         cnt[C_WB_RECHECK_ABORT] += 1
-    return _put_ours_and_unlock(a, cpu, f, WB_FINISH)
+    entry_put(a, f, e)  # ours
+    f[F_ENTRY] = NIL  # no reference held from here on
+    then = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, WB_FINISH)
+    return cs_end(a, cpu, f, tree_lock_id(a, t), then, p[P_FREE_UNDER_TREE] == FREE_ALL)
+
+
+@njit(**STEP)
+def _put_step(a, cpu, f) -> int:
+    """Skip a victim we hold a reference to: put it back where a 2012 flush took it off, drop it."""
+    p = a.params
+    e = f[F_ENTRY]
+    t = f[F_TREE]
+    if p[P_LRU_LOCK] == LRU_LOCK_TREE and a.nodes[e, E_STATE] == ENTRY_LIVE and \
+            a.nodes[e, E_LRU_PREV] == OFF_LIST:
+        obj_lru_add(a.lru_meta, a.nodes, t, e, a.nodes[e, E_TS])
+    entry_put(a, f, e)
+    f[F_ENTRY] = NIL
+    return cs_end(a, cpu, f, tree_lock_id(a, t), _retry_then(f), p[P_FREE_UNDER_TREE] == FREE_ALL)
 
 
 @njit(**STEP)
@@ -311,20 +398,29 @@ def _finish_step(a, cpu, f, depth) -> int:
     a.slots[slot, SL_DENY] = 0
     store_release(a.slots[slot], SL_BUSY, 0)
     f[F_WB_COUNT] += 1
-    f[F_AFTER_FREE] = -1
     f[F_ENTRY] = NIL
+    f[F_PICK] = NIL
     f[F_VICTIM] = VICTIM_DIRECT
     f[F_TRIES] = 0
     if p[P_LRU] != LRU_OBJECT and f[F_WB_COUNT] < WB_FRAME_MAX and \
             frame_first_object(a.obj_owner, p[P_ALLOCATOR], f[F_FRAME]) != NIL:
-        f[F_PC] = WB_LOCK  # pageframe LRU: empty the whole frame
+        f[F_PC] = WB_LRU_LOCK  # pageframe LRU: empty the whole frame
         return PROGRESS
     if depth == 1 and p[P_WRITEBACK] == WRITEBACK_DEFERRED and f[F_WB_COUNT] < SHRINK_BATCH and \
             load_acquire(a.ctl[2], G_FRAMES_USED) >= p[P_ACCEPT_FRAMES]:
         f[F_FRAME] = -1
-        f[F_PC] = WB_LOCK  # the shrinker works until the pool is below its accept threshold
+        f[F_PC] = WB_LRU_LOCK  # the shrinker works until the pool is below its accept threshold
         return PROGRESS
     return _end(a, cpu, f)
+
+
+@njit(**STEP)
+def _unclaim_step(a, cpu, f) -> int:
+    """RECHECK lost the race: release the slot's page and pick another victim."""
+    slot = f[F_SLOT]
+    a.slots[slot, SL_DENY] = 0
+    store_release(a.slots[slot], SL_BUSY, 0)
+    return _retry(a, cpu, f)
 
 
 @njit(**STEP)
@@ -332,30 +428,44 @@ def writeback_step(a, cpu, f, depth) -> int:
     """One step of the writeback in frame ``f`` (``depth`` frames on ``cpu``'s stack)."""
     pc = f[F_PC]
     cnt = a.cnt[f[F_PHASE], cpu]
-    if pc == WB_LOCK:
+    if pc == WB_LRU_LOCK:
         if f[F_TRIES] >= WB_MAX_TRIES:
             return _end(a, cpu, f)
-        return lock_step(a, cpu, f, pool_lock_id(a, f[F_POOL]), WB_PICK)
+        return lock_step(a, cpu, f, lru_lock_id(a, f[F_LRU]), WB_PICK)
     if pc == WB_PICK:
         return _pick_step(a, cpu, f, cnt)
+    if pc == WB_GET_LOCK:
+        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), WB_GET)
+    if pc == WB_GET:
+        return _get_step(a, cpu, f, cnt)
     if pc == WB_CLAIM:
         return _claim_step(a, cpu, f, cnt)
-    if pc == WB_TREE_LOCK:
-        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), WB_SEARCH)
-    if pc == WB_SEARCH:
-        return _search_step(a, cpu, f)
+    if pc == WB_RECHECK_LOCK:
+        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), WB_RECHECK)
+    if pc == WB_RECHECK:
+        return _recheck_step(a, cpu, f, cnt)
     if pc == WB_DECOMPRESS:
         return _decompress_step(a, cpu, f, depth, cnt)
+    if pc == WB_RESTORE:
+        cnt[C_WB_RESTORES] += 1
+        f[F_VICTIM] = VICTIM_RESTORED
+        f[F_PC] = WB_AFTER_RESTORE
+        op_begin_restore(a, cpu, f[F_SLOT], f[F_PHASE])
+        return PROGRESS
     if pc == WB_AFTER_RESTORE:
         return _after_restore_step(a, cpu, f, depth, cnt)
     if pc == WB_DEV_WRITE:
         return _dev_write_step(a, cpu, f, cnt)
-    if pc == WB_RECHECK_LOCK:
-        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), WB_RECHECK)
-    if pc == WB_RECHECK:
-        if f[F_VICTIM] == VICTIM_GIVE_UP:
-            return _give_up_step(a, cpu, f)
-        return _recheck_step(a, cpu, f, cnt)
+    if pc == WB_DONE_LOCK:
+        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), WB_DONE)
+    if pc == WB_DONE:
+        return _done_step(a, cpu, f, cnt)
     if pc == WB_FINISH:
         return _finish_step(a, cpu, f, depth)
+    if pc == WB_PUT_LOCK:
+        return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), WB_PUT)
+    if pc == WB_PUT:
+        return _put_step(a, cpu, f)
+    if pc == WB_UNCLAIM:
+        return _unclaim_step(a, cpu, f)
     return op_done(a, cpu, f)  # unreachable: an unknown step ends the operation

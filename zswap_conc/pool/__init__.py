@@ -1,19 +1,28 @@
 """Compressed-object pools over shared-memory frames: the zpool layer, with zbud and zsmalloc.
 
 Every pool (a "pool shard") owns the frames ``[p*fpp, (p+1)*fpp)`` of the shared arrays and keeps
-its free frames on a stack in ``frame_free[first:first+fpp]``.  The allocator is picked at run time
-by an int id so one compiled caller serves both.  Nothing here locks: the caller holds the pool's
-spinlock around ``pool_alloc``/``pool_free``; object reads and writes need only the handle.
+its free frames on a lock-free stack (the page allocator's part: it takes no pool lock).  The
+allocator is picked at run time by an int id so one compiled caller serves both.  Nothing here
+takes a lock: the caller holds the lock that covers what it changes (see LOCKING); object reads and
+writes need only the handle.
 
 Arrays (all int64 but ``data``):
   ``pool_meta[p, PM_*]``    per-pool header, columns below.
   ``pool_heads[p, i]``      list heads (zbud: unbuddied[free chunks]; zsmalloc: spans of class i
                             with a free object), -1 when empty.
   ``frame_meta[f, *]``      per-frame metadata; columns 2 and 3 are list links for both allocators,
-                            the others are defined in ``zbud.py`` / ``zsmalloc.py``.  A frame on a
-                            free stack has an all-zero row.
-  ``frame_free[first + i]`` pool p's free-frame stack, ``pool_meta[p, PM_FREE_TOP]`` entries deep.
+                            the others are defined in ``zbud.py`` / ``zsmalloc.py``.  A free frame
+                            has an all-zero row.
+  ``frame_free[f]``         the next free frame after f on its pool's free stack (-1 at the bottom).
   ``data``                  uint8, the frames' bytes: frame f is ``data[f*4096:(f+1)*4096]``.
+
+LOCKING
+  pool_heads[p], frame_meta of pool p's frames   zbud: pool p's lock.  zsmalloc: the lock of the
+                            size class (``alloc_lock`` class: zsmalloc's class->lock) or of the pool
+                            (``pool``: its pool->lock, 6.2-6.10); a span belongs to one class.
+  PM_FREE_HEAD, frame_free  lock-free: a tagged compare-and-swap stack
+  PM_FRAMES_USED, PM_FREE_COUNT, PM_OBJECTS, PM_BYTES, PM_ALLOC_FAILS   atomics (the kernel's
+                            atomic pages_allocated), so class locks need no pool-wide lock
 """
 
 from __future__ import annotations
@@ -22,10 +31,14 @@ import numpy as np
 from numba import njit
 
 from zswap_conc.jit import HOT
+from zswap_conc.sync import atomic_cas, fetch_add, load_acquire
 
 ALLOC_ZBUD = 0
 ALLOC_ZSMALLOC = 1
 ALLOCATORS = {"zbud": ALLOC_ZBUD, "zsmalloc": ALLOC_ZSMALLOC}
+ALLOC_LOCK_POOL = 0  # one lock per pool (zbud; zsmalloc's pool->lock, 6.2-6.10)
+ALLOC_LOCK_CLASS = 1  # one per size class (zsmalloc's class->lock, before 6.2 and from 6.11)
+ALLOC_LOCKS = {"pool": ALLOC_LOCK_POOL, "class": ALLOC_LOCK_CLASS}
 
 FRAME_SHIFT = 12
 FRAME_SIZE = 1 << FRAME_SHIFT
@@ -34,12 +47,14 @@ FRAME_SIZE = 1 << FRAME_SHIFT
 PM_FRAMES_USED = 0  # frames not on the free stack; pool_total_size = this * FRAME_SIZE
 PM_OBJECTS = 1  # live objects
 PM_BYTES = 2  # sum of live objects' sizes as requested (not rounded to chunk/class)
-PM_FREE_TOP = 3  # entries on the free-frame stack frame_free[PM_FIRST_FRAME:][:PM_FREE_TOP]
+PM_FREE_COUNT = 3  # frames on the free stack
 PM_FIRST_FRAME = 4  # first frame this pool owns
 PM_NFRAMES = 5  # number of frames this pool owns
 PM_ALLOC = 6  # allocator id the pool was initialised for
 PM_ALLOC_FAILS = 7  # pool_alloc calls refused for want of free frames
+PM_FREE_HEAD = 14  # free stack's top: (tag << 32) | (frame + 1), 0 when empty; the tag defeats ABA
 PM_NCOLS = 16
+FREE_TAG = 1 << 32
 
 # frame_meta list-link columns, shared so one list implementation serves both allocators
 FM_PREV = 2  # previous frame/span on the same list, -1 at the head
@@ -69,23 +84,32 @@ CHECK_BITMAP = -10  # zsmalloc free bitmap disagrees with the span's in-use coun
 @njit(**HOT)
 def free_stack_pop(pool_meta, frame_free, p):
     """Take a free frame of pool ``p`` (counted as used), or -1 when none is left."""
-    top = pool_meta[p, PM_FREE_TOP]
-    if top == 0:
-        return -1
-    top -= 1
-    pool_meta[p, PM_FREE_TOP] = top
-    pool_meta[p, PM_FRAMES_USED] += 1
-    return frame_free[pool_meta[p, PM_FIRST_FRAME] + top]
+    pm = pool_meta[p]
+    while True:
+        old = load_acquire(pm, PM_FREE_HEAD)
+        f = (old & (FREE_TAG - 1)) - 1
+        if f < 0:
+            return -1
+        nxt = frame_free[f]
+        new = ((old >> 32) + 1) * FREE_TAG + nxt + 1
+        if atomic_cas(pm, PM_FREE_HEAD, old, new) == old:
+            fetch_add(pm, PM_FREE_COUNT, -1)
+            fetch_add(pm, PM_FRAMES_USED, 1)
+            return f
 
 
 @njit(**HOT)
 def free_stack_push(pool_meta, frame_meta, frame_free, p, f):
     """Give frame ``f`` back to pool ``p``; its metadata row is cleared."""
     frame_meta[f, :] = 0
-    top = pool_meta[p, PM_FREE_TOP]
-    frame_free[pool_meta[p, PM_FIRST_FRAME] + top] = f
-    pool_meta[p, PM_FREE_TOP] = top + 1
-    pool_meta[p, PM_FRAMES_USED] -= 1
+    pm = pool_meta[p]
+    while True:
+        old = load_acquire(pm, PM_FREE_HEAD)
+        frame_free[f] = (old & (FREE_TAG - 1)) - 1
+        if atomic_cas(pm, PM_FREE_HEAD, old, ((old >> 32) + 1) * FREE_TAG + f + 1) == old:
+            fetch_add(pm, PM_FREE_COUNT, 1)
+            fetch_add(pm, PM_FRAMES_USED, -1)
+            return
 
 
 @njit(**HOT)
@@ -121,18 +145,23 @@ def free_stack_check(pool_meta, frame_meta, frame_free, p, alloc, is_free):
     n = pool_meta[p, PM_NFRAMES]
     if first != p * n or n <= 0 or pool_meta[p, PM_ALLOC] != alloc:
         return CHECK_HEADER
-    top = pool_meta[p, PM_FREE_TOP]
-    if top < 0 or top > n:
+    count = pool_meta[p, PM_FREE_COUNT]
+    if count < 0 or count > n:
         return CHECK_FREE_STACK
-    for i in range(top):
-        f = frame_free[first + i]
-        if f < first or f >= first + n or is_free[f - first]:
+    f = (pool_meta[p, PM_FREE_HEAD] & (FREE_TAG - 1)) - 1
+    walked = 0
+    while f >= 0:
+        if f < first or f >= first + n or is_free[f - first] or walked >= n:
             return CHECK_FREE_STACK
         is_free[f - first] = True
         for c in range(frame_meta.shape[1]):
             if frame_meta[f, c] != 0:
                 return CHECK_FREE_DIRTY
-    if pool_meta[p, PM_FRAMES_USED] != n - top:
+        walked += 1
+        f = frame_free[f]
+    if walked != count:
+        return CHECK_FREE_STACK
+    if pool_meta[p, PM_FRAMES_USED] != n - count:
         return CHECK_FRAMES_USED
     return CHECK_OK
 
@@ -199,11 +228,11 @@ def pool_init(
         first = p * frames_per_pool
         pool_meta[p, PM_FIRST_FRAME] = first
         pool_meta[p, PM_NFRAMES] = frames_per_pool
-        pool_meta[p, PM_FREE_TOP] = frames_per_pool
+        pool_meta[p, PM_FREE_COUNT] = frames_per_pool
         pool_meta[p, PM_ALLOC] = alloc
-        frame_free[first : first + frames_per_pool] = np.arange(
-            first + frames_per_pool - 1, first - 1, -1
-        )
+        pool_meta[p, PM_FREE_HEAD] = first + 1
+        frame_free[first : first + frames_per_pool] = np.arange(first + 1, first + frames_per_pool + 1)
+        frame_free[first + frames_per_pool - 1] = -1
 
 
 @njit(**HOT)
@@ -215,8 +244,10 @@ def pool_alloc(
     frame_free: np.ndarray,
     p: int,
     size: int,
-) -> int:
-    """Allocate ``size`` (1..pool_max_size) bytes in pool ``p``: a handle, or -1 if no frame."""
+) -> tuple[int, int]:
+    """Allocate ``size`` (1..pool_max_size) bytes in pool ``p``: (handle, frames it took from the
+    free stack), or (-1, 0) if no frame.  The count is this call's own: other size classes may take
+    frames concurrently, so PM_FRAMES_USED before and after would not tell."""
     if alloc == ALLOC_ZBUD:
         return zbud_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size)
     return zsmalloc_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size)
@@ -232,12 +263,12 @@ def pool_free(
     p: int,
     handle: int,
     size: int,
-) -> None:
-    """Free ``handle`` of pool ``p``; ``size`` is the size it was allocated with (for PM_BYTES)."""
+) -> int:
+    """Free ``handle`` of pool ``p``; ``size`` is the size it was allocated with (for PM_BYTES).
+    Returns the frames this call gave back to the free stack."""
     if alloc == ALLOC_ZBUD:
-        zbud_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size)
-    else:
-        zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size)
+        return zbud_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size)
+    return zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size)
 
 
 @njit(**HOT)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.jit import HOT, bytes_copy
+from zswap_conc.sync import fetch_add
 
 from . import (
     CHECK_FRAME_STATE,
@@ -60,18 +61,18 @@ def zbud_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
             else:
                 frame_meta[f, ZB_LAST] = chunks
                 handle = f * 2 + 1
-            pool_meta[p, PM_OBJECTS] += 1
-            pool_meta[p, PM_BYTES] += size
-            return handle
+            fetch_add(pool_meta[p], PM_OBJECTS, 1)
+            fetch_add(pool_meta[p], PM_BYTES, size)
+            return handle, 0
     f = free_stack_pop(pool_meta, frame_free, p)
     if f < 0:
-        pool_meta[p, PM_ALLOC_FAILS] += 1
-        return -1
+        fetch_add(pool_meta[p], PM_ALLOC_FAILS, 1)
+        return -1, 0
     frame_meta[f, ZB_FIRST] = chunks
     frame_list_add(pool_heads, frame_meta, p, NCHUNKS - chunks, f)
-    pool_meta[p, PM_OBJECTS] += 1
-    pool_meta[p, PM_BYTES] += size
-    return f * 2
+    fetch_add(pool_meta[p], PM_OBJECTS, 1)
+    fetch_add(pool_meta[p], PM_BYTES, size)
+    return f * 2, 1
 
 
 @njit(**HOT)
@@ -87,12 +88,13 @@ def zbud_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size):
     else:
         first = 0
         frame_meta[f, ZB_FIRST] = 0
-    pool_meta[p, PM_OBJECTS] -= 1
-    pool_meta[p, PM_BYTES] -= size
+    fetch_add(pool_meta[p], PM_OBJECTS, -1)
+    fetch_add(pool_meta[p], PM_BYTES, -size)
     if first == 0 and last == 0:
         free_stack_push(pool_meta, frame_meta, frame_free, p, f)
-    else:
-        frame_list_add(pool_heads, frame_meta, p, NCHUNKS - first - last, f)
+        return 1
+    frame_list_add(pool_heads, frame_meta, p, NCHUNKS - first - last, f)
+    return 0
 
 
 @njit(**HOT)

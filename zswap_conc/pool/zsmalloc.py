@@ -19,6 +19,7 @@ from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from zswap_conc.jit import HOT, bytes_copy
+from zswap_conc.sync import fetch_add
 
 from . import (
     CHECK_BITMAP,
@@ -34,7 +35,6 @@ from . import (
     PM_ALLOC_FAILS,
     PM_BYTES,
     PM_FIRST_FRAME,
-    PM_FREE_TOP,
     PM_NFRAMES,
     PM_OBJECTS,
     frame_list_add,
@@ -61,6 +61,12 @@ ZS_FRAME2 = 5  # frames 2..4 of the span in columns 5..7 (unused ones 0)
 ZS_BITMAP = 8  # free-object bitmap, bit i of column 8 + i//64 set when object i is free
 
 
+@njit(**HOT)
+def zs_class(size):
+    """The size class of a ``size``-byte object (its class->lock in per-class locking)."""
+    return ((size + ZS_CLASS_SIZE - 1) >> ZS_CLASS_SHIFT) - 1
+
+
 def _class_spans() -> tuple[np.ndarray, np.ndarray]:
     frames = np.zeros(ZS_NCLASSES, np.int64)
     objs = np.zeros(ZS_NCLASSES, np.int64)
@@ -84,17 +90,29 @@ ZS_CLASS_FRAMES, ZS_CLASS_OBJS = _class_spans()  # per class: frames per span, o
 
 @njit(**HOT)
 def zsmalloc_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
-    k = ((size + ZS_CLASS_SIZE - 1) >> ZS_CLASS_SHIFT) - 1
+    """An object of ``size`` bytes in its size class (the class's lock, or the pool's, held)."""
+    k = zs_class(size)
     s = pool_heads[p, k]
+    taken = 0
     if s < 0:
         n = ZS_CLASS_FRAMES[k]
-        # all or nothing, so a failed allocation leaks no frame
-        if pool_meta[p, PM_FREE_TOP] < n:
-            pool_meta[p, PM_ALLOC_FAILS] += 1
-            return -1
+        # all or nothing, so a failed allocation leaks no frame (another class may take the last ones)
         s = free_stack_pop(pool_meta, frame_free, p)
-        for j in range(1, n):
-            frame_meta[s, ZS_FRAME2 + j - 1] = free_stack_pop(pool_meta, frame_free, p)
+        got = 1 if s >= 0 else 0
+        while 0 < got < n:
+            f = free_stack_pop(pool_meta, frame_free, p)
+            if f < 0:
+                break
+            frame_meta[s, ZS_FRAME2 + got - 1] = f
+            got += 1
+        if got < n:
+            for j in range(got - 1, 0, -1):
+                free_stack_push(pool_meta, frame_meta, frame_free, p, frame_meta[s, ZS_FRAME2 + j - 1])
+            if got > 0:
+                free_stack_push(pool_meta, frame_meta, frame_free, p, s)
+            fetch_add(pool_meta[p], PM_ALLOC_FAILS, 1)
+            return -1, 0
+        taken = n
         frame_meta[s, ZS_CLASS] = k
         frame_meta[s, ZS_NFRAMES] = n
         left = ZS_CLASS_OBJS[k]
@@ -114,13 +132,14 @@ def zsmalloc_alloc(pool_meta, pool_heads, frame_meta, frame_free, p, size):
     frame_meta[s, ZS_INUSE] += 1
     if frame_meta[s, ZS_INUSE] == ZS_CLASS_OBJS[k]:
         frame_list_del(pool_heads, frame_meta, p, k, s)
-    pool_meta[p, PM_OBJECTS] += 1
-    pool_meta[p, PM_BYTES] += size
-    return (s << ZS_HANDLE_SHIFT) + idx
+    fetch_add(pool_meta[p], PM_OBJECTS, 1)
+    fetch_add(pool_meta[p], PM_BYTES, size)
+    return (s << ZS_HANDLE_SHIFT) + idx, taken
 
 
 @njit(**HOT)
 def zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size):
+    """Free ``handle`` (its class's lock, or the pool's, held); an emptied span's frames go back."""
     s = handle >> ZS_HANDLE_SHIFT
     idx = handle & (ZS_MAX_OBJS - 1)
     k = frame_meta[s, ZS_CLASS]
@@ -128,8 +147,8 @@ def zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size
     frame_meta[s, ZS_BITMAP + (idx >> 6)] |= np.int64(1) << (idx & 63)
     inuse = frame_meta[s, ZS_INUSE] - 1
     frame_meta[s, ZS_INUSE] = inuse
-    pool_meta[p, PM_OBJECTS] -= 1
-    pool_meta[p, PM_BYTES] -= size
+    fetch_add(pool_meta[p], PM_OBJECTS, -1)
+    fetch_add(pool_meta[p], PM_BYTES, -size)
     if inuse == 0:
         if not was_full:
             frame_list_del(pool_heads, frame_meta, p, k, s)
@@ -137,8 +156,10 @@ def zsmalloc_free(pool_meta, pool_heads, frame_meta, frame_free, p, handle, size
         for j in range(n - 1, 0, -1):
             free_stack_push(pool_meta, frame_meta, frame_free, p, frame_meta[s, ZS_FRAME2 + j - 1])
         free_stack_push(pool_meta, frame_meta, frame_free, p, s)
-    elif was_full:
+        return n
+    if was_full:
         frame_list_add(pool_heads, frame_meta, p, k, s)
+    return 0
 
 
 @njit(**HOT)

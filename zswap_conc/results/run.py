@@ -16,6 +16,12 @@ LOCK_STAT_COLUMNS = (
 )  # fmt: skip
 
 
+def kernel_label(config: dict) -> str:
+    """``kernel 6.11``, with the settings a run changed from its profile: ``kernel 6.11 (+strategy)``."""
+    over = config.get("overrides") or []
+    return f"kernel {config.get('kernel', '?')}" + (f" (+{', '.join(over)})" if over else "")
+
+
 def compressor_label(config: dict) -> str:
     """``lz4``, ``zstd`` or ``synthetic:<N>ns``, as flags take it and reports print it."""
     if config.get("compressor") == "synthetic":
@@ -87,7 +93,8 @@ def run_record(config: dict, meta: dict, samples: list, seconds: float, counters
     (``verify.arena_verify_report``)."""
     ops = counters["ops"]
     stats = config.get("lockstat", True)  # off: no lock figures at all, not zeros
-    lock_rows = lock_stat_rows(lock_raw, ns_per_cycle) if stats else []
+    present = {cls for cls, s in spread.items() if s["instances"]}  # the lock classes this run has
+    lock_rows = [r for r in lock_stat_rows(lock_raw, ns_per_cycle) if r["class"] in present] if stats else []
     wait_ns = sum(r["waittime-total"] for r in lock_rows)
     cpu_ns = config["cpus"] * seconds * 1e9
     acq = sum(r["acquisitions"] for r in lock_rows)
@@ -124,8 +131,9 @@ def run_record(config: dict, meta: dict, samples: list, seconds: float, counters
             "compressed_bytes": verify["compressed_bytes"],
         },
         lock_stat=lock_rows,
-        contention_points=contention_points(site_raw, ns_per_cycle) if stats else {},
-        lock_spread=spread,
+        contention_points={k: v for k, v in contention_points(site_raw, ns_per_cycle).items() if k in present}
+        if stats else {},
+        lock_spread={k: v for k, v in spread.items() if k in present},
         contention={
             "wait_share": (round(wait_ns / cpu_ns, 5) if cpu_ns else 0.0) if stats else None,
             "contentions_per_acquisition": (round(con / acq, 5) if acq else 0.0) if stats else None,

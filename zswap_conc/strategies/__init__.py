@@ -66,3 +66,10 @@ def tree_for_key(p, key) -> int:
 def pool_for_key(p, key) -> int:
     """The pool shard of swap entry ``key``."""
     return pool_for(p, swp_type(key), swp_offset(key))
+
+
+@njit(**HOT)
+def trees_of_keys(p, keys, out) -> None:
+    """``out[i]``: the tree of swap entry ``keys[i]`` (sizing structures per tree)."""
+    for i in range(keys.shape[0]):
+        out[i] = tree_for_key(p, keys[i])

@@ -1,45 +1,38 @@
-"""Red-black tree keyed by swap offset, with its nodes in arena arrays (zswap's rb-tree).
+"""Red-black tree keyed by swap entry, with its nodes in arena arrays (zswap's rb-tree, 2012-6.9).
 
-A node is a row of ``nodes``; the columns below belong to the tree and the rest of the row to the
-entry that embeds the node, as ``struct zswap_entry`` embeds its ``rb_node``.  Indices stand in for
-pointers, -1 for NULL, so the same tree works in a private array and in shared memory.
+A node is a row of ``nodes``; the columns (index/__init__.py) belong to the tree and the rest of the
+row to the entry that embeds the node, as ``struct zswap_entry`` embeds its ``rb_node``.  Indices
+stand in for pointers, -1 for NULL, so the same tree works in a private array and in shared memory.
 
 LOCKING: a tree and every node linked into it are protected by that tree's ``tree_lock``; these
-functions take no lock and assume the caller holds it.
+functions take no lock and assume the caller holds it, lookups included.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
+from zswap_conc.index import (
+    CHECK_BLACK_HEIGHT,
+    CHECK_COUNT,
+    CHECK_CYCLE,
+    CHECK_ORDER,
+    CHECK_PARENT,
+    CHECK_RED_RED,
+    CHECK_RED_ROOT,
+    N_COLOR,
+    N_KEY,
+    N_LEFT,
+    N_PARENT,
+    N_RIGHT,
+    NIL,
+    R_COUNT,
+    R_ROOT,
+)
 from zswap_conc.jit import HOT
-
-NIL = -1
-
-# columns of nodes[i, :] owned by the tree
-N_LEFT = 0  # left child or NIL
-N_RIGHT = 1  # right child or NIL
-N_PARENT = 2  # parent or NIL for the root
-N_COLOR = 3  # RED or BLACK
-N_KEY = 4  # search key: the swap entry (swap_entry.py)
-N_TREE_COLUMNS = 5
 
 RED = 0
 BLACK = 1
-
-# columns of roots[t, :]; one tree per 64-byte line so trees do not false-share
-R_ROOT = 0  # root node or NIL
-R_COUNT = 1  # nodes linked into the tree
-R_WIDTH = 8
-
-# tree_check failure codes
-CHECK_RED_ROOT = -1  # the root is red
-CHECK_RED_RED = -2  # a red node has a red child
-CHECK_BLACK_HEIGHT = -3  # paths to leaves differ in black count
-CHECK_ORDER = -4  # in-order keys are not strictly increasing
-CHECK_PARENT = -5  # a child's parent link does not point back
-CHECK_COUNT = -6  # R_COUNT differs from the nodes reachable
-CHECK_CYCLE = -7  # more nodes reachable than exist
 
 
 @njit(**HOT)
