@@ -138,7 +138,7 @@ def _next_random(state, cpu) -> int:
 
 
 @njit(**HOT)
-def _draw(b, cpu, mean) -> int:
+def time_draw(b, cpu, mean) -> int:
     """A time of mean ``mean`` cycles: exponential, or ``mean`` itself."""
     if b.bench[LB_EXP] == 0 or mean == 0:
         return mean
@@ -162,8 +162,8 @@ def lockbench_cpu_run(b, cpu, max_ops) -> int:
     done = 0
     while load_acquire(ctl, CTL_STOP) == 0:
         phase = load_acquire(ctl, CTL_PHASE)
-        hold = _draw(b, cpu, b.bench[LB_HOLD])  # drawn outside the lock: the hold is the spin alone
-        outside = _draw(b, cpu, b.bench[LB_OUTSIDE])
+        hold = time_draw(b, cpu, b.bench[LB_HOLD])  # drawn outside the lock: the hold is the spin alone
+        outside = time_draw(b, cpu, b.bench[LB_OUTSIDE])
         lk = 0 if nlocks == 1 else _next_random(b.cpu_state, cpu) % nlocks
         while not spin_trylock_step(b.locks, b.held, kind, 1, lk, cpu, 0):
             cpu_relax()
