@@ -12,7 +12,7 @@ import pytest
 from numba import njit
 
 from zswap_conc.arena import CTL_GO
-from zswap_conc.lockbench import LockbenchArena, LockbenchConfig, lockbench_cpu_run, time_draw
+from zswap_conc.lockbench import LK_GUARDED, LockbenchArena, LockbenchConfig, lockbench_cpu_run, time_draw
 from zswap_conc.results.document import load
 from zswap_conc.results.sweep import doc_points
 
@@ -59,8 +59,9 @@ def test_the_guarded_word_counts_only_under_mutual_exclusion():
     with LockbenchArena(cfg, shared=False) as ar:
         ar.v.ctl[0, CTL_GO] = 1
         assert lockbench_cpu_run(ar.v, 0, 5000) == 5000
-        assert int(ar.v.guarded[:, 0].sum()) == int(ar.v.lstat[:, 0, :, LS_ACQUISITIONS].sum()) == 5000
-        assert np.count_nonzero(ar.v.guarded[:, 0]) == 8  # the random choice reaches every lock
+        guarded = ar.v.locks[:, LK_GUARDED]
+        assert int(guarded.sum()) == int(ar.v.lstat[:, 0, :, LS_ACQUISITIONS].sum()) == 5000
+        assert np.count_nonzero(guarded) == 8  # the random choice reaches every lock
 
 
 @njit(_nrt=False)

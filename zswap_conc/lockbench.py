@@ -7,13 +7,14 @@ distribution of that mean (the model's assumption) or are fixed (``--dist fixed`
 shape).  The lock code is ``sync``'s, with lock_stat on, exactly as the operations call it, so the
 hand-off latency it measures (release by one CPU to acquisition by a waiting one) is the figure
 the contention model (``model``) is calibrated with.  A word per lock, written without atomics
-inside the critical section, proves mutual exclusion: a lost update there is a broken lock.
+inside the critical section, proves mutual exclusion: a lost update there is a broken lock.  It is
+the last word of the lock's own cache line, which the holder has just written, so the check adds
+no line transfer to the holds it measures (a C loop of the same shape has none).
 
 LOCKING (of its own small arena; every array is one shared segment):
   params, bench            written by the parent before the workers start; read-only
   ctl                      as in the zswap arena (arena.py)
-  locks, held, lstat, lsite   sync.py
-  guarded[lk]              lock ``lk``
+  locks, held, lstat, lsite   sync.py, except locks[lk, LK_GUARDED]: lock ``lk`` (its holder)
   cnt[:, cpu], cpu_state[cpu]   owned by ``cpu``
 """
 
@@ -75,10 +76,12 @@ LB_LOCKS = 3  # locks to choose from
 LB_EXP = 4  # 1: exponential times; 0: fixed
 LB_WIDTH = 8
 
-GUARD_WIDTH = 8  # guarded[lk, 0]: one cache line per lock, apart from the lock's own line
+LK_GUARDED = sync.LK_WIDTH - 1  # locks[lk, LK_GUARDED]: increments made under lock lk (a word sync leaves free)
+assert LK_GUARDED not in (sync.LK_WORD, sync.LK_SERVING, sync.LK_LAST_CPU, sync.LK_OWNER, sync.LK_CLASS,
+                          sync.LK_RELEASE_TS, sync.LK_ACQ), "sync uses the lock line's last word"
 
-BenchViews = namedtuple("BenchViews", ("params", "bench", "ctl", "locks", "guarded", "held", "lstat", "lsite",
-                                       "cnt", "cpu_state"))
+BenchViews = namedtuple("BenchViews", ("params", "bench", "ctl", "locks", "held", "lstat", "lsite", "cnt",
+                                       "cpu_state"))
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ def lockbench_cpu_run(b, cpu, max_ops) -> int:
         lk = 0 if nlocks == 1 else _next_random(b.cpu_state, cpu) % nlocks
         while not spin_trylock_step(b.locks, b.held, kind, 1, lk, cpu, 0):
             cpu_relax()
-        b.guarded[lk, 0] += 1  # a plain read-modify-write: exact only under mutual exclusion
+        b.locks[lk, LK_GUARDED] += 1  # a plain read-modify-write: exact only under mutual exclusion
         if hold > 0:
             spin_ns(hold)
         spin_unlock(b.locks, b.held, b.lstat, b.lsite, kind, 1, phase, lk, cpu)
@@ -197,7 +200,7 @@ class LockbenchArena:
         n, i8 = cfg.cpus, np.int64
         shapes = {
             "params": (P_WIDTH,), "bench": (LB_WIDTH,), "ctl": (3, 8), "locks": (cfg.locks, sync.LK_WIDTH),
-            "guarded": (cfg.locks, GUARD_WIDTH), "held": (n, sync.HELD_WIDTH),
+            "held": (n, sync.HELD_WIDTH),
             "lstat": (PHASES, 1, n, sync.LS_WIDTH), "lsite": (PHASES, n, 1, sync.SITES, 2),
             "cnt": (PHASES, n, CNT_WIDTH), "cpu_state": (n, CS_WIDTH),
         }
@@ -257,11 +260,10 @@ def lockbench_warm_up() -> float:
     if "t" in _WARM:
         return 0.0
     t0 = time.perf_counter()
-    for lock in sync.LOCK_KINDS:
-        cfg = LockbenchConfig(cpus=1, locks=2, lock=lock, hold_ns=10, outside_ns=10)
-        with LockbenchArena(cfg, shared=False) as ar:
-            ar.v.ctl[0, CTL_GO] = 1
-            lockbench_cpu_run(ar.v, 0, 64)
+    cfg = LockbenchConfig(cpus=1, locks=2, hold_ns=10, outside_ns=10)
+    with LockbenchArena(cfg, shared=False) as ar:
+        ar.v.ctl[0, CTL_GO] = 1
+        lockbench_cpu_run(ar.v, 0, 64)
     _WARM["t"] = time.perf_counter() - t0
     return _WARM["t"]
 
@@ -269,7 +271,7 @@ def lockbench_warm_up() -> float:
 def _record(arena: LockbenchArena, cfg: LockbenchConfig, meta: dict, samples: list, seconds: float) -> dict:
     v = arena.v
     acquisitions = int(v.lstat[:, 0, :, sync.LS_ACQUISITIONS].sum())  # every phase, as guarded counts
-    guarded = int(v.guarded[:, 0].sum())
+    guarded = int(v.locks[:, LK_GUARDED].sum())
     meta["loadavg_end"] = loadavg()
     return lockbench_run_record(cfg.to_dict(), meta, samples, seconds, [int(x) for x in v.cnt[PHASE_MEASURE, :, C_OPS]],
                                 sync.lstat_sum(v.lstat[PHASE_MEASURE], (LOCK_CLASS,)), 1.0 / arena.cycles_per_ns,
