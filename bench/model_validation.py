@@ -14,8 +14,9 @@
 
 It writes, under --out: calibration.json, lockbench/<shape>.json, predictions/<shape>.json,
 sweep/ (the sweep's folder), sweep-prediction.json (at the measured CPU counts),
-prediction-1-256.json, model.png/svg (sweep with its predictions to 16 CPUs), errors.json (every
-compared point) and errors.md (the README's tables).  Each step is a zswap-conc command, printed
+prediction-1-256.json, model.png/svg (sweep with its predictions to 16 CPUs), lockbench-model.png/svg
+(one shape with its prediction to 16 CPUs), errors.json (every compared point) and errors.md (the
+README's tables).  Each step is a zswap-conc command, printed
 before it runs, so any one can be rerun by hand.
 """
 
@@ -38,6 +39,7 @@ LOCK_COUNTS = (1, 256)
 LOCKS = ("ticket", "ttas")
 CALIBRATION = (200, 500, 1, "ticket")  # hold, outside, locks, lock: contended enough for many hand-offs at 2 CPUs
 QUICK = ((50, 500, 1, "ticket"), (1000, 100, 1, "ttas"), (200, 2000, 256, "ticket"))
+FIGURE = (50, 500, 1, "ticket")  # the shape drawn with its prediction to 16 CPUs
 OPS_GOAL, CONTENTION_GOAL = 0.15, 0.05
 
 
@@ -137,6 +139,11 @@ def main() -> None:
         lockbench(shape, meas, ns)
         cli("predict", str(meas), "--calibration", str(cal_path), "--cpus", ns.cpus, "--out", str(pred), capture=True)
         lock_rows += errors_of(pred, meas)
+        if shape == FIGURE:
+            wide = out / "predictions" / f"{name}-1-16.json"
+            cli("predict", str(meas), "--calibration", str(cal_path), "--cpus", "1-16", "--out", str(wide),
+                capture=True)
+            cli("plot", str(meas), str(wide), "--out", str(out / "lockbench-model"))
 
     sweep_rows: list[dict] = []
     pred_wide = {"variants": []}

@@ -42,8 +42,8 @@ SATURATION_GAIN = 0.05  # "stops adding throughput": the next CPU adds less than
 
 @dataclass(frozen=True)
 class Group:
-    """``instances`` identical lock instances of one class, each taking ``share`` of the class's
-    acquisitions."""
+    """``instances`` identical lock instances of one class, each visited ``visits`` times per
+    operation (the class's acquisitions per op times the instance's share)."""
 
     lock_class: str
     instances: int  # lock instances in the group
