@@ -38,6 +38,23 @@ def test_presentation_imports_no_measuring_module(tmp_path, command):
         assert (tmp_path / "fig.png").stat().st_size > 10_000
 
 
+LOCKBENCH = Path(__file__).resolve().parent / "data" / "lockbench-ticket-2cpu.json"
+
+
+@pytest.mark.parametrize("command", ["plot", "compare"])
+def test_predictions_and_lockbench_files_are_presented_without_measuring(tmp_path, command):
+    """``predict`` writes the file; plotting it over a lockbench, or comparing the two, reads records only."""
+    pred = tmp_path / "p.json"
+    rc, _ = _modules_after(["predict", str(LOCKBENCH), "--calibration", str(LOCKBENCH), "--cpus", "1-32",
+                            "--out", str(pred)])
+    assert rc == 0
+    argv = ["plot", str(LOCKBENCH), str(pred), "--out", str(tmp_path / "fig")] if command == "plot" else \
+        ["compare", str(pred), str(LOCKBENCH)]
+    rc, measuring = _modules_after(argv)
+    assert rc == 0
+    assert measuring == [], f"'zswap-conc {command}' imported {measuring}"
+
+
 def test_the_probe_sees_measuring_imports():
     """The check can fail: a command that measures does import them."""
     rc, measuring = _modules_after(["hunt", "--budget", "1", "--variant", "no-recheck-2023"])

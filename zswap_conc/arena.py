@@ -383,6 +383,31 @@ def segment_remove(name: str) -> None:
     os.unlink(os.path.join("/dev/shm", name))
 
 
+def segment_create(nbytes: int):
+    """A new shared segment of ``nbytes``, named so that ``segments_stale`` can tell whose it is;
+    returns (SharedMemory, name).  Refused up front when /dev/shm cannot hold it."""
+    from multiprocess import shared_memory
+
+    shm_space_check(nbytes)
+    name = f"{SHM_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+    return shared_memory.SharedMemory(name=name, create=True, size=nbytes), name
+
+
+def segment_close(shm) -> None:
+    """Unmap and unlink a segment made by ``segment_create`` (its creator only)."""
+    try:
+        shm.close()
+    except BufferError:
+        # numpy views still reference the mapping: it is unmapped when the last one dies;
+        # drop the handles so SharedMemory.__del__ does not try (and warn) again
+        shm._buf = None
+        shm._mmap = None
+    try:
+        shm.unlink()
+    except FileNotFoundError:
+        pass
+
+
 _CORPUS_CACHE: dict = {}
 
 
@@ -406,11 +431,7 @@ class Arena:
         self._owner_pid = os.getpid()
         self._zctx: list = []
         if shared:
-            from multiprocess import shared_memory
-
-            shm_space_check(lay.total)
-            self.name = f"{SHM_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
-            self.shm = shared_memory.SharedMemory(name=self.name, create=True, size=lay.total)
+            self.shm, self.name = segment_create(lay.total)
             buf = self.shm.buf
         else:
             self._private = np.zeros(lay.total, np.uint8)
@@ -468,17 +489,7 @@ class Arena:
         if self.shm is not None:
             shm, self.shm = self.shm, None
             self.v = None
-            try:
-                shm.close()
-            except BufferError:
-                # numpy views still reference the mapping: it is unmapped when the last one dies;
-                # drop the handles so SharedMemory.__del__ does not try (and warn) again
-                shm._buf = None
-                shm._mmap = None
-            try:
-                shm.unlink()
-            except FileNotFoundError:
-                pass
+            segment_close(shm)
 
     def __enter__(self) -> Arena:
         return self

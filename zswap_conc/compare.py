@@ -12,11 +12,20 @@ MACHINE_FIELDS = ("cpu_model", "machine", "cores_allowed")
 IGNORED_CONFIG = {"duration", "warmup", "cpus", "strategy", "swap_types"}  # precision, or the point itself
 
 
-def _config_of(doc: dict) -> dict:
+LOCKBENCH_RUN_KEYS = {"cpus", "duration", "warmup", "repeats", "oversubscribe", "pin", "seed", "ops_per_cpu",
+                      "lockstat"}  # how a lockbench was measured, not the shape it measured
+
+
+def config_of(doc: dict) -> dict:
+    """The configuration two documents must share to be compared (a prediction: its input's)."""
     if doc["kind"] == "sweep":
         c = dict(doc.get("experiment", {}).get("base_config", {}))
         c["workload"] = doc.get("experiment", {}).get("workload")
         return c
+    if doc["kind"] == "lockbench":
+        return {k: v for k, v in doc.get("config", {}).items() if k not in LOCKBENCH_RUN_KEYS}
+    if doc["kind"] == "prediction":
+        return dict(doc.get("inputs", {}).get("config", {}))
     return dict(doc.get("config", {}))
 
 
@@ -25,7 +34,7 @@ def compatibility_problem(a: dict, b: dict) -> str | None:
     for f in MACHINE_FIELDS:
         if a["meta"].get(f) != b["meta"].get(f):
             return f"meta.{f} differs ({a['meta'].get(f)!r} vs {b['meta'].get(f)!r})"
-    ca, cb = _config_of(a), _config_of(b)
+    ca, cb = config_of(a), config_of(b)
     for f in sorted(set(ca) | set(cb)):
         if f in IGNORED_CONFIG:
             continue
@@ -40,6 +49,8 @@ def _spread(p: dict) -> float:
 
 
 def compare_docs(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
+    if "prediction" in (a["kind"], b["kind"]):
+        return prediction_errors(a, b, src_a, src_b)
     pa = {(p["variant"], p["cpus"]): p for p in doc_points(a, src_a)}
     pb = {(p["variant"], p["cpus"]): p for p in doc_points(b, src_b)}
     rows = []
@@ -60,11 +71,93 @@ def compare_docs(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
     return rows
 
 
+OPS_GOAL = 0.15  # the model's goal: |predicted / measured - 1| of ops/s at every point it did not take as input
+CONTENTION_GOAL = 0.05  # and |predicted - measured| contentions per acquisition
+
+
+def prediction_errors(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
+    """The model's error at every measured point a prediction covers: one of ``a`` and ``b`` is a
+    prediction, the other a measurement.  A point at the CPU count the prediction took as input is
+    marked ``input``: the model reproduces its input, which proves nothing."""
+    if a["kind"] == "prediction" and b["kind"] == "prediction":
+        raise ResultsError(f"refusing to compare {src_a} and {src_b}: both are predictions; accepted: a prediction "
+                           f"and a measurement (sweep, run or lockbench)")
+    pred, meas, src_m = (a, b, src_b) if a["kind"] == "prediction" else (b, a, src_a)
+    pp = {(p["variant"], p["cpus"]): p for p in doc_points(pred, src_a if pred is a else src_b)}
+    rows = []
+    for m in doc_points(meas, src_m):
+        key = (m["variant"], m["cpus"])
+        row = {"variant": key[0], "cpus": key[1], "measured_ops_s": m["ops_s"]["median"],
+               "measured_min": m["ops_s"]["min"], "measured_max": m["ops_s"]["max"],
+               "measured_contentions_per_acquisition": m["contentions_per_acquisition"],
+               "measured_wait_share": m["wait_share"], "oversubscribed": m["oversubscribed"]}
+        p = pp.get(key)
+        if p is None:
+            row["role"] = "not predicted"
+            rows.append(row)
+            continue
+        mo = m["ops_s"]["median"]
+        pc, mc = p["contentions_per_acquisition"], m["contentions_per_acquisition"]
+        row.update(role="input" if p.get("input") else "checked", predicted_ops_s=p["ops_s"]["median"],
+                   ops_error=round(p["ops_s"]["median"] / mo - 1, 4) if mo else None,
+                   measured_spread=round(_spread(m), 4),
+                   predicted_contentions_per_acquisition=pc,
+                   contention_error=round(pc - mc, 5) if mc is not None else None,
+                   predicted_wait_share=p["wait_share"])
+        rows.append(row)
+    return rows
+
+
+def prediction_summary(rows: list[dict]) -> dict:
+    """The largest errors over the points the model did not take as input, against the goals."""
+    checked = [r for r in rows if r.get("role") == "checked"]
+    ops = [abs(r["ops_error"]) for r in checked if r.get("ops_error") is not None]
+    con = [abs(r["contention_error"]) for r in checked if r.get("contention_error") is not None]
+    return {"points_checked": len(checked), "max_ops_error": max(ops) if ops else None,
+            "max_contention_error": max(con) if con else None,
+            "ops_goal_met": bool(ops) and max(ops) <= OPS_GOAL,
+            "contention_goal_met": bool(con) and max(con) <= CONTENTION_GOAL}
+
+
+def prediction_error_table(rows: list[dict]) -> str:
+    w = max([16] + [len(r["variant"]) for r in rows])
+    lines = [f"{'variant':<{w}} {'cpus':>4} {'predicted':>12} {'measured':>12} {'±meas':>6} {'error':>7} "
+             f"{'cont/acq pred':>13} {'meas':>7} {'diff':>7} {'wait pred':>9} {'meas':>7}  role"]
+    for r in rows:
+        if r["role"] == "not predicted":
+            lines.append(f"{r['variant']:<{w}} {r['cpus']:>4} {'-':>12} {r['measured_ops_s']:>12,.0f}  not predicted")
+            continue
+        err = f"{r['ops_error']:>+7.1%}" if r["ops_error"] is not None else f"{'-':>7}"
+        cdiff = f"{r['contention_error']:>+7.4f}" if r["contention_error"] is not None else f"{'-':>7}"
+        mc = r["measured_contentions_per_acquisition"]
+        lines.append(f"{r['variant']:<{w}} {r['cpus']:>3}{'*' if r['oversubscribed'] else ' '} "
+                     f"{r['predicted_ops_s']:>12,.0f} {r['measured_ops_s']:>12,.0f} {r['measured_spread']:>6.1%} {err} "
+                     f"{r['predicted_contentions_per_acquisition']:>13.4f} {_num(mc, '>7.4f')} {cdiff} "
+                     f"{r['predicted_wait_share']:>9.2%} {_pct(r['measured_wait_share'])}  {r['role']}")
+    s = prediction_summary(rows)
+    if s["points_checked"]:
+        lines.append(f"largest error over {s['points_checked']} checked point(s): ops/s {s['max_ops_error']:.1%} "
+                     f"(goal {OPS_GOAL:.0%}: {'met' if s['ops_goal_met'] else 'MISSED'}), contentions per acquisition "
+                     f"{_num(s['max_contention_error'], '.4f')} (goal {CONTENTION_GOAL}: "
+                     f"{'met' if s['contention_goal_met'] else 'MISSED'})")
+    else:
+        lines.append("no checked point: the measurement has no CPU count besides the prediction's input")
+    lines.append("error: predicted / measured - 1; ±meas: spread of the repeats, (max - min) / median; "
+                 "input: the CPU count the prediction was made from (proves nothing)")
+    return "\n".join(lines)
+
+
+def _num(x: float | None, spec: str) -> str:
+    return "-".rjust(int(spec.lstrip("<>+").split(".")[0] or 1)) if x is None else format(x, spec)
+
+
 def _pct(x: float | None) -> str:
     return f"{'-':>7}" if x is None else f"{x:>7.1%}"
 
 
 def compare_table(rows: list[dict]) -> str:
+    if any("role" in r for r in rows):
+        return prediction_error_table(rows)
     head = (f"{'variant':<16} {'cpus':>4} {'A ops/s':>12} {'±A':>6} {'B ops/s':>12} {'±B':>6} {'B/A':>7} "
             f"{'wait A':>7} {'wait B':>7}  verdict")
     lines = [head]

@@ -37,7 +37,7 @@ ORPHANED = -1  # cpu_run's result when the parent stopped beating
 
 
 @njit(**HOT)
-def _parent_alive(a, cpu) -> bool:
+def parent_alive(a, cpu) -> bool:
     """will-it-scale's watchdog: False once the parent's heartbeat has not moved for
     P_WATCHDOG_CYCLES (the parent was killed and can no longer set the stop flag)."""
     limit = a.params[P_WATCHDOG_CYCLES]
@@ -76,7 +76,7 @@ def cpu_run(a, cpu, max_ops) -> int:
     while load_acquire(ctl, CTL_GO) == 0:  # the start barrier
         if load_acquire(ctl, CTL_STOP) != 0:
             return 0
-        if not _parent_alive(a, cpu):
+        if not parent_alive(a, cpu):
             return ORPHANED
         cpu_relax()
     done = 0
@@ -85,7 +85,7 @@ def cpu_run(a, cpu, max_ops) -> int:
         if load_acquire(ctl, CTL_PAUSE) != 0:  # park, no operation in flight, for a verification
             fetch_add(a.ctl[1], CTL_PAUSED, 1)
             while load_acquire(ctl, CTL_PAUSE) != 0 and load_acquire(ctl, CTL_STOP) == 0:
-                if not _parent_alive(a, cpu):
+                if not parent_alive(a, cpu):
                     return ORPHANED
                 cpu_relax()
             continue
@@ -109,7 +109,7 @@ def cpu_run(a, cpu, max_ops) -> int:
         if a.params[P_THINK_CYCLES] > 0:
             spin_ns(a.params[P_THINK_CYCLES])  # the kernel's own work between two swap operations
         done += 1
-        if (done & 1023) == 0 and not _parent_alive(a, cpu):
+        if (done & 1023) == 0 and not parent_alive(a, cpu):
             return ORPHANED
         if max_ops > 0 and done >= max_ops:
             fetch_add(a.ctl[1], CTL_FINISHED, 1)

@@ -21,7 +21,8 @@ PANELS = (
 
 
 def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[Path]:
-    """Draw one figure for all documents; writes PREFIX.png and PREFIX.svg."""
+    """Draw one figure for all documents; writes PREFIX.png and PREFIX.svg.  Predictions are drawn
+    dashed, in the colour of the measured variant of the same name."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -29,22 +30,27 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5), constrained_layout=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    many = len(docs) > 1
-    k = 0
+    colour_of: dict[str, str] = {}
+    many = len([d for d in docs if d["kind"] != "prediction"]) > 1
     max_cpus = 1
     min_cpus = 1 << 20
     for doc, src in zip(docs, sources, strict=True):
         pts = doc_points(doc, src)
+        predicted = doc["kind"] == "prediction"
         for variant in dict.fromkeys(p["variant"] for p in pts):
             vp = sorted((p for p in pts if p["variant"] == variant), key=lambda p: p["cpus"])
-            colour = colours[k % len(colours)]
-            k += 1
-            label = f"{variant} ({Path(src).parent.name or Path(src).stem})" if many else variant
+            colour = colour_of.setdefault(variant, colours[len(colour_of) % len(colours)])
+            label = f"{variant} ({Path(src).parent.name or Path(src).stem})" if many and not predicted else variant
+            if predicted:
+                label = f"{variant} (predicted)"
             xs = [p["cpus"] for p in vp]
             max_cpus = max(max_cpus, *xs)
             min_cpus = min(min_cpus, *xs)
             for ax, (key, _) in zip(axes.flat, PANELS, strict=True):
-                if key == "ops_s":
+                if key == "ops_s" and predicted:
+                    ys = [p["ops_s"]["median"] for p in vp]
+                    ax.plot(xs, ys, ls=PREDICTED_STYLE, lw=2, color=colour, label=label)
+                elif key == "ops_s":
                     ys = [p["ops_s"]["median"] for p in vp]
                     lo = [p["ops_s"]["median"] - p["ops_s"]["min"] for p in vp]
                     hi = [p["ops_s"]["max"] - p["ops_s"]["median"] for p in vp]
@@ -53,27 +59,54 @@ def plot_docs(docs: list[dict], sources: list[str], prefix: str | Path) -> list[
                 else:
                     ys = [float("nan") if p[key] is None else p[key] * (100 if key == "wait_share" else 1)
                           for p in vp]  # None: measured with lock statistics off
-                    ax.plot(xs, ys, marker="o", color=colour, label=label)
+                    if predicted:
+                        ax.plot(xs, ys, ls=PREDICTED_STYLE, lw=2, color=colour, label=label)
+                    else:
+                        ax.plot(xs, ys, marker="o", color=colour, label=label)
                 over = [(x, y) for x, y, p in zip(xs, ys, vp, strict=True) if p["oversubscribed"]]
                 if over:
                     ax.scatter(*zip(*over, strict=True), s=120, facecolors="none", edgecolors="red", zorder=5)
     min_cpus = min(min_cpus, max_cpus)
     axes.flat[1].plot([min_cpus, max_cpus], [1, max_cpus / min_cpus], ls=":", color="grey", label="linear")
+    wide = max_cpus > 16  # predictions to hundreds of CPUs: powers of two, evenly spaced
     for ax, (_, title) in zip(axes.flat, PANELS, strict=True):
         ax.set_xlabel("CPUs (worker processes)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.set_xticks(range(1, max_cpus + 1, max(1, max_cpus // 8)))
+        if wide:
+            ax.set_xscale("log", base=2)
+            ax.set_xticks([1 << k for k in range(max_cpus.bit_length()) if (1 << k) <= max_cpus])
+            ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        else:
+            ax.set_xticks(range(1, max_cpus + 1, max(1, max_cpus // 8)))
     axes.flat[0].set_ylim(bottom=0)
-    axes.flat[0].legend(fontsize=8, title="dashed: linear ideal", title_fontsize=8)
+    axes.flat[0].legend(fontsize=8, title="thin dashed: linear ideal", title_fontsize=8)
     axes.flat[1].legend(fontsize=8)
-    m = docs[0]["meta"]
-    cfg = docs[0].get("experiment", {}).get("base_config") or docs[0].get("config", {})
-    fig.suptitle(f"zswap-conc: {m.get('cpu_model', '?')}, {m.get('cores_allowed', '?')} cores; {kernel_label(cfg)}, "
-                 f"compressor {compressor_label(cfg)}, allocator {cfg.get('allocator', '?')}, "
-                 f"lock {cfg.get('lock', '?')} "
-                 f"(median of repeats, bars: min..max; red rings: oversubscribed)", fontsize=10)
+    fig.suptitle(_title(docs), fontsize=10)
     return figure_save(fig, prefix)
+
+
+PREDICTED_STYLE = (0, (6, 3))  # thick dashes: a model's prediction, not a measurement
+
+
+def _title(docs: list[dict]) -> str:
+    measured = [d for d in docs if d["kind"] != "prediction"]
+    d = (measured or docs)[0]
+    m = d["meta"]
+    head = f"zswap-conc: {m.get('cpu_model', '?')}, {m.get('cores_allowed', '?')} cores; "
+    if d["kind"] == "lockbench":
+        c = d["config"]
+        head += f"lockbench, {c.get('dist', '?')} holds and outside times (median of repeats, bars: min..max)"
+    elif d["kind"] == "prediction":
+        head += f"predicted from {d['inputs'].get('source', '?')}"
+    else:
+        cfg = d.get("experiment", {}).get("base_config") or d.get("config", {})
+        head += (f"{kernel_label(cfg)}, compressor {compressor_label(cfg)}, allocator {cfg.get('allocator', '?')}, "
+                 f"lock {cfg.get('lock', '?')} (median of repeats, bars: min..max; red rings: oversubscribed)")
+    if len(measured) < len(docs):
+        head += ("\nthick dashed: the contention model's predictions, not measurements; beyond the measured "
+                 "CPU counts, how the ticket hand-off grows with waiters is the model's")
+    return head
 
 
 def figure_save(fig, prefix: str | Path) -> list[Path]:

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -124,8 +125,8 @@ def _lockstat_cost(lock: str, rate: float) -> dict[str, float]:
     return _WARM[key]
 
 
-def _worker(arena: Arena, cpu: int, core: int | None) -> None:
-    from zswap_conc.cpu import ORPHANED, cpu_run
+def _worker(arena: Arena, cpu: int, core: int | None, loop: Callable) -> None:
+    from zswap_conc.cpu import ORPHANED
 
     # the parent coordinates Ctrl-C: a worker stops through the stop flag, never mid-operation
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -140,7 +141,7 @@ def _worker(arena: Arena, cpu: int, core: int | None) -> None:
         inject = os.environ.get(INJECT_ENV, "")
         if inject == f"raise@cpu={cpu}":
             raise RuntimeError(f"injected fault in worker for cpu {cpu}")
-        if cpu_run(arena.v, cpu, arena.cfg.ops_per_cpu) == ORPHANED:
+        if loop(arena.v, cpu, arena.cfg.ops_per_cpu) == ORPHANED:
             print(f"zswap-conc: worker for cpu {cpu}: the parent stopped (no heartbeat for {WATCHDOG_S:g}s); "
                   f"exiting", file=sys.stderr, flush=True)
             os._exit(4)
@@ -150,7 +151,7 @@ def _worker(arena: Arena, cpu: int, core: int | None) -> None:
 
 
 class _Workers:
-    def __init__(self, arena: Arena, cfg: Config):
+    def __init__(self, arena: Arena, cfg: Config, loop: Callable):
         import multiprocess
 
         ctx = multiprocess.get_context("fork")
@@ -167,7 +168,7 @@ class _Workers:
         try:
             for cpu in range(cfg.cpus):
                 core = cores[cpu] if self.pinned else None
-                pr = ctx.Process(target=_worker, args=(arena, cpu, core), name=f"zswap-cpu{cpu}", daemon=True)
+                pr = ctx.Process(target=_worker, args=(arena, cpu, core, loop), name=f"zswap-cpu{cpu}", daemon=True)
                 pr.start()
                 self.procs.append(pr)
         finally:
@@ -212,14 +213,16 @@ def _sleep_watch(workers: _Workers, until: float) -> None:
         workers.heartbeat()
 
 
-def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, verify_every: float = 0.0) -> dict:
+def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, verify_every: float = 0.0,
+        body: Body | None = None) -> dict:
     """Run one configuration in real mode and return its record (see ``results``).
 
     ``verify_every`` > 0 (the soak): at each per-second sample the workers park at an operation
-    boundary and the whole arena is verified; the record then carries ``soak`` figures."""
-    shm_space_check(Layout(cfg, corpus_get()[0].shape[0]).total)  # refuse before any work, calibration included
-    compile_s = warm_up()
-    cfg, think = think_calibrate(cfg)
+    boundary and the whole arena is verified; the record then carries ``soak`` figures.  ``body``:
+    what the workers run (default the zswap model, ``ZSWAP``)."""
+    body = body or ZSWAP
+    compile_s = body.prepare()
+    cfg, configured = body.configure(cfg)
     rate = sync.cycles_per_ns()
     meta = machine_meta()
     meta.update(
@@ -228,7 +231,7 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
         cycles_per_ns=round(rate, 4),
         compile_s=round(compile_s, 3),
         lockstat_cost_ns=_lockstat_cost(cfg.lock, rate) if cfg.lockstat else None,
-        think=think,
+        **configured,
     )
     old_term = signal.getsignal(signal.SIGTERM)
 
@@ -240,11 +243,11 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
     samples: list[dict] = []
     checks: list[dict] = []
     try:
-        with Arena(cfg, shared=True, cycles_per_ns=rate) as arena:
+        with body.arena(cfg, rate) as arena:
             a = arena.v
-            meta["corpus"] = arena.corpus_desc
+            meta.update(body.describe(arena))
             try:
-                workers = _Workers(arena, cfg)
+                workers = _Workers(arena, cfg, body.loop)
                 meta["pinned"] = workers.pinned
                 deadline = time.perf_counter() + BARRIER_TIMEOUT_S
                 while a.ctl[1, CTL_READY] < cfg.cpus:
@@ -253,7 +256,7 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
                         raise WorkerDied("workers did not reach the start barrier in time")
                 if cfg.ops_per_cpu > 0:
                     t0, t1 = _run_fixed_work(a, cfg, workers)
-                    return _finish(arena, cfg, meta, workers, samples, t1 - t0)
+                    return _finish(arena, cfg, meta, workers, samples, t1 - t0, body.record)
                 a.ctl[0, CTL_GO] = 1
                 _sleep_watch(workers, time.perf_counter() + cfg.warmup)
                 a.ctl[0, CTL_PHASE] = PHASE_MEASURE
@@ -285,7 +288,7 @@ def run(cfg: Config, on_sample: Callable[[float, float], None] | None = None, ve
                     e.partial = partial_record(cfg.to_dict(), meta, samples, str(e))
                     raise e from None
                 raise
-            rec = _finish(arena, cfg, meta, workers, samples, t1 - t0)
+            rec = _finish(arena, cfg, meta, workers, samples, t1 - t0, body.record)
             if verify_every > 0:
                 rec["soak"] = soak_figures(samples, checks)
             return rec
@@ -313,13 +316,14 @@ def _pause_verify(a, cfg: Config, workers: _Workers, t: float) -> dict:
     return soak_check(t, v)
 
 
-def _finish(arena: Arena, cfg: Config, meta: dict, workers: _Workers, samples: list, seconds: float) -> dict:
+def _finish(arena: Arena, cfg: Config, meta: dict, workers: _Workers, samples: list, seconds: float,
+            record: Callable) -> dict:
     meta["killed_workers"] = workers.stop(arena.v.ctl)
     dead = [(c, pr.exitcode) for c, pr in enumerate(workers.procs) if pr.exitcode != 0]
     if dead:
         c, code = dead[0]
         raise WorkerDied(f"worker for cpu {c} {_describe_exit(code)}")
-    return _record(arena, cfg, meta, samples, seconds)
+    return record(arena, cfg, meta, samples, seconds)
 
 
 def _run_fixed_work(a, cfg: Config, workers: _Workers) -> tuple[float, float]:
@@ -350,3 +354,45 @@ def _record(arena: Arena, cfg: Config, meta: dict, samples: list, seconds: float
                       sync.lsite_sum(a.lsite[PHASE_MEASURE], LOCK_CLASS_NAMES, site_name),
                       sync.lock_spread(a.locks, LOCK_CLASS_NAMES),
                       1.0 / arena.cycles_per_ns, verify)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the workers run
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a run's workers do and what their counters become.  The harness above (fork, pinning,
+    barrier, warm-up, samples, stop, dead workers, signals, cleanup) is the same for every body; a
+    body's arena must offer ``v.ctl``, ``v.params[P_WATCHDOG_CYCLES]`` and ``v.cnt[phase, cpu,
+    C_OPS]`` as the zswap arena lays them out, and its loop must keep the start barrier, the stop
+    flag and the parent watchdog as ``cpu.cpu_run`` does."""
+
+    prepare: Callable[[], float]  # compile in the parent before any fork; returns the seconds it took
+    arena: Callable  # (cfg, cycles_per_ns) -> the shared state, a context manager that unlinks it
+    loop: Callable  # (views, cpu, max_ops) -> ops done, or cpu.ORPHANED: the compiled worker loop
+    describe: Callable[[object], dict]  # arena -> what it adds to the record's meta
+    record: Callable  # (arena, cfg, meta, samples, seconds) -> the record, once the workers stopped
+    configure: Callable = lambda cfg: (cfg, {})  # cfg -> (the cfg to run, what it adds to meta), after prepare
+
+
+def _zswap_arena(cfg: Config, rate: float) -> Arena:
+    return Arena(cfg, shared=True, cycles_per_ns=rate)
+
+
+def _zswap_loop(views, cpu: int, max_ops: int) -> int:
+    from zswap_conc.cpu import cpu_run
+
+    return cpu_run(views, cpu, max_ops)
+
+
+def _zswap_configure(cfg: Config) -> tuple[Config, dict]:
+    """Refuse a pool /dev/shm cannot hold before any work (the calibration included), then size the
+    automatic think time."""
+    shm_space_check(Layout(cfg, corpus_get()[0].shape[0]).total)
+    cfg, think = think_calibrate(cfg)
+    return cfg, {"think": think}
+
+
+ZSWAP = Body(prepare=warm_up, arena=_zswap_arena, loop=_zswap_loop,
+             describe=lambda arena: {"corpus": arena.corpus_desc}, record=_record, configure=_zswap_configure)

@@ -3,4 +3,4 @@
 measures or compiles is imported inside ``main``, so parsing the command line stays light.
 """
 
-COMMANDS = ("run", "sweep", "soak", "reclaim", "plot", "compare", "hunt", "replay", "clean")
+COMMANDS = ("run", "sweep", "soak", "reclaim", "lockbench", "predict", "plot", "compare", "hunt", "replay", "clean")

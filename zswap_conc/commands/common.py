@@ -237,3 +237,24 @@ def cores_allowed() -> int:
 def one_line(message: object) -> str:
     """User text echoed in an error (a flag value, a file name) must not break the one-line rule."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
+def ns_flag(flag: str, hi: float = 1e9):
+    """An argparse type: a time in ns, ``50``, ``50ns``, ``1.5us`` or ``2ms``, in [0, hi] ns."""
+
+    def conv(text: str) -> float:
+        t = text.strip().lower()
+        scale = 1.0
+        for suffix, mult in (("ns", 1.0), ("us", 1e3), ("ms", 1e6), ("s", 1e9)):
+            if t.endswith(suffix):
+                t, scale = t[: -len(suffix)], mult
+                break
+        try:
+            v = float(t) * scale
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a time; accepted: ns, e.g. 50, 50ns or 1.5us") from None
+        if not 0 <= v <= hi:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is out of range; accepted: 0..{hi:.0f} ns")
+        return v
+
+    return conv

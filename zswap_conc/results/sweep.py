@@ -10,10 +10,12 @@ import statistics
 from pathlib import Path
 
 from zswap_conc.results.document import ResultsError, document_new
+from zswap_conc.results.lockbench import lockbench_points
+from zswap_conc.results.prediction import prediction_check, prediction_points
 from zswap_conc.results.run import integrity_ok, lock_stat_table
 
 RUN_FIELDS = ("seconds", "throughput", "samples", "mix", "counters", "zswap", "lock_stat", "contention",
-              "integrity", "writeback")
+              "integrity", "writeback", "lock_spread")
 CSV_COLUMNS = ("variant", "strategy", "swap_types", "cpus", "oversubscribed", "repeats", "ops_s_median", "ops_s_min",
                "ops_s_max", "linear", "speedup", "efficiency", "wait_share", "contentions_per_acquisition",
                "integrity_ok")
@@ -105,7 +107,14 @@ def run_point(doc: dict) -> dict:
 
 
 def doc_points(doc: dict, source: str) -> list[dict]:
-    """Points of a sweep document, or the single point of a run document."""
+    """Points of a sweep, lockbench or prediction document, or the single point of a run document."""
+    if doc["kind"] in ("lockbench", "prediction"):
+        try:
+            if doc["kind"] == "lockbench":
+                return lockbench_points(doc)
+            return prediction_points(prediction_check(doc, source))
+        except (KeyError, TypeError) as e:
+            raise ResultsError(f"{source}: field {e} is missing") from None
     if doc["kind"] == "sweep":
         if "runs" not in doc:
             raise ResultsError(f"{source}: field 'runs' is missing")
@@ -118,7 +127,7 @@ def doc_points(doc: dict, source: str) -> list[dict]:
             return [run_point(doc)]
         except (KeyError, TypeError) as e:
             raise ResultsError(f"{source}: field {e} is missing") from None
-    raise ResultsError(f"{source}: field 'kind' is {doc['kind']!r}; accepted: sweep, run")
+    raise ResultsError(f"{source}: field 'kind' is {doc['kind']!r}; accepted: sweep, run, lockbench, prediction")
 
 
 def csv_write(doc: dict, path: Path) -> None:
