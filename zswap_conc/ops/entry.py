@@ -122,7 +122,7 @@ def entry_decompress(a, cpu, e, cnt) -> bool:
     return ok
 
 
-@njit(**STEP)
+@njit(**HOT)
 def entry_erase(a, t, e) -> None:
     """Unlink ``e`` from tree ``t`` (its lock held); a per-tree LRU (2012) loses it with it."""
     index_erase(a.params, a.roots, a.nodes, a.xa, t, e)
@@ -131,7 +131,7 @@ def entry_erase(a, t, e) -> None:
         obj_lru_del(a.lru_meta, a.nodes, t, e)
 
 
-@njit(**STEP)
+@njit(**HOT)
 def entry_put(a, f, e) -> None:
     """Drop one reference to ``e`` (the tree's lock held, or no refcount kept); if it was the last,
     ``e`` is this operation's to free (F_OLD)."""
@@ -140,7 +140,7 @@ def entry_put(a, f, e) -> None:
         f[F_OLD] = e
 
 
-@njit(**STEP)
+@njit(**HOT)
 def cs_end(a, cpu, f, lk, then, keep_for_free) -> int:
     """End a critical section of tree_lock ``lk``: on to step ``then`` (-1: the operation ends),
     through the free steps first if an entry is to be freed -- still holding ``lk`` when
@@ -160,7 +160,7 @@ def cs_end(a, cpu, f, lk, then, keep_for_free) -> int:
     return PROGRESS
 
 
-@njit(**STEP)
+@njit(**HOT)
 def free_then(a, cpu, f, then) -> int:
     """On to step ``then`` (-1: the end), through the free steps first if an entry is to be freed;
     no lock held."""
@@ -187,7 +187,7 @@ def device_write(a, slot, page) -> None:
         spin_ns(a.params[P_DEV_WRITE_CYCLES])
 
 
-@njit(**STEP)
+@njit(**HOT)
 def _free_done(a, cpu, f) -> int:
     """Leave the free steps: release the tree's lock if it was kept, then on to the step the
     operation asked for, or its end."""

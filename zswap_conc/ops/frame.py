@@ -89,7 +89,7 @@ RES_FAIL = 4  # writeback wrote nothing back
 RES_DEVICE = 5  # load served from the swap device
 
 
-@njit(**STEP)
+@njit(**HOT)
 def sp_begin(f, lk, lk2, keep, after) -> int:
     """Set up the swap-path sections ``lk`` then ``lk2`` (-1: none) before step ``after``; the step
     to go to (``after`` itself when both are -1).  ``keep``: hold ``lk`` until the operation ends."""
@@ -170,7 +170,7 @@ def op_begin_writeback(a, cpu, lru, phase) -> None:
     f[F_RESULT] = RES_FAIL
 
 
-@njit(**STEP)
+@njit(**HOT)
 def lock_step(a, cpu, f, lk, next_pc) -> int:
     """A step that takes lock ``lk``: BLOCKED while it is busy, else on to ``next_pc`` (every lock
     step is followed by its critical section)."""

@@ -55,7 +55,7 @@ PC_SWAP_PATH = 72  # ... and from here they are the swap path's
 assert 4 * SITE_PCS <= SITES
 
 
-@njit(**STEP)
+@njit(**HOT)
 def lock_site(op, pc) -> int:
     """The call-site id of step ``pc`` of operation ``op`` (``ops.step.site_name`` labels it)."""
     if pc >= PC_SWAP_PATH:
@@ -65,12 +65,12 @@ def lock_site(op, pc) -> int:
     return op * SITE_PCS + pc
 
 
-@njit(**STEP)
+@njit(**HOT)
 def tree_lock_id(a, t) -> int:
     return a.params[P_TREE_LOCK0] + t
 
 
-@njit(**STEP)
+@njit(**HOT)
 def pool_lock_id(a, pl, size) -> int:
     """The allocator lock covering a ``size``-byte object of pool ``pl``: the pool's, or its size
     class's (zsmalloc's class->lock)."""
@@ -80,7 +80,7 @@ def pool_lock_id(a, pl, size) -> int:
     return p[P_POOL_LOCK0] + pl
 
 
-@njit(**STEP)
+@njit(**HOT)
 def lru_lock_id(a, lru) -> int:
     """The lock of object LRU ``lru``: its tree's, its pool's, or zswap's own lru_lock."""
     p = a.params
@@ -91,7 +91,7 @@ def lru_lock_id(a, lru) -> int:
     return p[P_LRU_LOCK0]
 
 
-@njit(**STEP)
+@njit(**HOT)
 def swap_lock_id(a, key) -> int:
     """The si->lock of ``key``'s swap type, or -1 where the profile takes none per page."""
     if a.params[P_SWAP_LOCK] == SWAP_LOCK_OFF:
@@ -99,7 +99,7 @@ def swap_lock_id(a, key) -> int:
     return a.params[P_SWAP_LOCK0] + swp_type(key)
 
 
-@njit(**STEP)
+@njit(**HOT)
 def swap_cache_lock_id(a, key) -> int:
     """The lock of the swap-cache address space holding ``key`` (per type, or per 64 MiB), or -1."""
     p = a.params

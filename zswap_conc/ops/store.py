@@ -45,7 +45,7 @@ from zswap_conc.arena import (
 from zswap_conc.compress import COMPRESS_FAIL, compress
 from zswap_conc.index import INDEX_XARRAY, NIL, index_replace, index_search
 from zswap_conc.index.xarray import XA_FULL
-from zswap_conc.jit import STEP
+from zswap_conc.jit import HOT, STEP
 from zswap_conc.lru import LRU_LOCK_ALLOC, LRU_LOCK_OWN, LRU_LOCK_TREE, frame_lru_add, obj_lru_add, obj_lru_del
 from zswap_conc.ops.counters import (
     C_BYTES_IN,
@@ -146,7 +146,7 @@ LIMIT_WRITING_BACK = 1  # a writeback frame was pushed; its result decides
 LIMIT_PASSED = 2  # there is room (or writeback made some): compress and store
 
 
-@njit(**STEP)
+@njit(**HOT)
 def _to_device(f, cnt, reason) -> int:
     """The page goes to the swap device instead of the pool; ``reason`` is the counter to bump."""
     cnt[reason] += 1
@@ -154,7 +154,7 @@ def _to_device(f, cnt, reason) -> int:
     return PROGRESS
 
 
-@njit(**STEP)
+@njit(**HOT)
 def _deferred_full(a) -> bool:
     """Deferred writeback's hysteresis (45190f01dd40): once the pool hit its limit, stores are refused
     until it drops below the accept threshold (accept_threshold_percent)."""

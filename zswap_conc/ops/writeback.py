@@ -51,7 +51,7 @@ from zswap_conc.arena import (
     WRITEBACK_RECURSIVE,
 )
 from zswap_conc.index import N_KEY, NIL, index_search
-from zswap_conc.jit import STEP
+from zswap_conc.jit import HOT, STEP
 from zswap_conc.lru import (
     E_LRU_PREV,
     E_TS,
@@ -174,13 +174,13 @@ WB_FRAME_MAX = 128  # pageframe LRU: objects written back to empty one frame, at
 SHRINK_BATCH = 64  # deferred: pages one shrinker run writes back, at most
 
 
-@njit(**STEP)
+@njit(**HOT)
 def _end(a, cpu, f) -> int:
     f[F_RESULT] = RES_OK if f[F_WB_COUNT] > 0 else RES_FAIL
     return op_done(a, cpu, f)
 
 
-@njit(**STEP)
+@njit(**HOT)
 def _retry_then(f) -> int:
     """Skip this victim: the step to go to next, LRU_LOCK, or -1 once WB_MAX_TRIES were skipped."""
     f[F_TRIES] += 1
@@ -192,7 +192,7 @@ def _retry_then(f) -> int:
     return WB_LRU_LOCK
 
 
-@njit(**STEP)
+@njit(**HOT)
 def _retry(a, cpu, f) -> int:
     then = _retry_then(f)
     if then < 0:
