@@ -21,7 +21,7 @@ from numba import njit
 
 from zswap_conc.arena import CS_DEPTH, CS_STORE_DEPTH, CS_STORE_DEPTH_MAX, SL_KEY
 from zswap_conc.index import NIL
-from zswap_conc.jit import HOT, STEP
+from zswap_conc.jit import HOT
 from zswap_conc.ops.counters import C_BLOCKED_STEPS, C_DEPTH_HIST, DEPTH_HIST_LEN
 from zswap_conc.ops.locking import lock_site, lock_try, swap_cache_lock_id, swap_lock_id, unlock
 from zswap_conc.strategies import pool_for_key, tree_for_key

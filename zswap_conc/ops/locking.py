@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from zswap_conc.jit import HOT, STEP
+from zswap_conc.jit import HOT
 from zswap_conc.lru import LRU_LOCK_ALLOC, LRU_LOCK_TREE
 from zswap_conc.params import (
     P_CLASS_LOCKS,
