@@ -14,6 +14,15 @@ def shm_entries() -> set[str]:
         return set()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled():
+    """Compile (or load from numba's cache) the measured path once, before any test: a test that
+    starts the CLI in a subprocess then times the run, not the first compile."""
+    from zswap_conc.runner import warm_up
+
+    warm_up()
+
+
 @pytest.fixture
 def no_shm_leak():
     before = shm_entries()

@@ -39,11 +39,22 @@ STEP = {**HOT, "inline": "always"}
 CACHE_ENV = "NUMBA_CACHE_DIR"
 
 
+# modules no compiled function imports, directly or through another: editing them (the command line,
+# records, plots, the hunter's driver, the model) cannot make cached machine code stale
+NOT_COMPILED = ("commands/", "results/", "check/", "cli.py", "plot.py", "compare.py", "model.py", "experiment.py",
+                "sweep.py", "reclaim.py", "errors.py", "outputs.py")
+
+
 def _source_hash() -> str:
+    """A hash of every module compiled code may depend on (its functions, or the constants it reads);
+    an edit to one of them, or a new version, gives a new cache."""
     h = hashlib.sha256(__version__.encode())
     root = Path(__file__).resolve().parent
     for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(NOT_COMPILED):
+            continue
+        h.update(rel.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from zswap_conc.check.execution import Violation, World
 from zswap_conc.check.hunt import replay
+from zswap_conc.ops.frame import BLOCKED
 from zswap_conc.sync import held_locks
 
 NCPUS = 3
@@ -29,9 +30,12 @@ def world_get(variant: str, strategy: str = "per-swaptype") -> World:
     return _WORLDS[key]
 
 
-def schedules(ncpus: int = NCPUS, max_size: int = 60):
-    """Any list of CPU ids is a schedule (replay reads it leniently), so shrinking is free to cut."""
-    return st.lists(st.integers(min_value=0, max_value=ncpus - 1), max_size=max_size)
+def schedules(ncpus: int = NCPUS, max_runs: int = 12, max_run: int = 24):
+    """Schedules drawn as runs of one CPU's steps (races need one CPU to get a whole operation done
+    between two steps of another); any list of CPU ids is a schedule (replay reads it leniently), so
+    shrinking is free to cut runs and steps."""
+    runs = st.lists(st.tuples(st.integers(0, ncpus - 1), st.integers(1, max_run)), max_size=max_runs)
+    return runs.map(lambda rs: [cpu for cpu, n in rs for _ in range(n)])
 
 
 def schedule_fails(variant: str, schedule: list[int], strategy: str = "per-swaptype") -> Violation | None:
@@ -60,12 +64,18 @@ class PoolMachine(RuleBasedStateMachine):
             self.ex.program[cpu].append((op, slot))
 
     @precondition(lambda self: bool(self.ex.runnable()))
-    @rule(cpu=st.integers(0, NCPUS - 1))
-    def step(self, cpu):
-        run = self.ex.runnable()
-        if cpu not in run:
-            cpu = run[0]
-        self.ex.step(cpu)  # raises Violation when an invariant breaks
+    @rule(cpu=st.integers(0, NCPUS - 1), steps=st.integers(1, 24))
+    def step(self, cpu, steps):
+        """Up to ``steps`` steps of one CPU (fewer once it runs out of work or blocks): races need
+        one CPU to get a whole operation done between two steps of another."""
+        for _ in range(steps):
+            run = self.ex.runnable()
+            if not run:
+                return
+            if cpu not in run:
+                cpu = run[0]
+            if self.ex.step(cpu) == BLOCKED:  # raises Violation when an invariant breaks
+                return
 
     def teardown(self):
         """Let every CPU finish what it has, lowest first, then check the quiescent pool."""
