@@ -94,7 +94,7 @@ def test_state_machine_passes_correct_protocol():
 def test_state_machine_failure_prints_a_runnable_reproduction(capsys):
     with pytest.raises(Exception) as info:
         run_state_machine_as_test(machine_for("no-recheck-2023"), settings=settings(
-            max_examples=1000, stateful_step_count=60, deadline=None, database=None, report_multiple_bugs=False,
+            max_examples=1000, stateful_step_count=25, deadline=None, database=None, report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck), derandomize=True))
     # the 2023 bug shows as stale data, or as the new entry it dropped (leaked)
     assert "integrity" in str(info.value) or "no leak" in str(info.value)

@@ -18,6 +18,7 @@ from zswap_conc.sync import held_locks
 
 NCPUS = 3
 SLOTS = 2  # slots 0 and 1 start in the pool: few slots, so operations collide
+QUEUE = 3  # operations a CPU may have waiting
 
 _WORLDS: dict[tuple[str, str], World] = {}
 
@@ -60,7 +61,9 @@ class PoolMachine(RuleBasedStateMachine):
     @rule(cpu=st.integers(0, NCPUS - 1), op=st.sampled_from(("store", "load", "invalidate", "writeback")),
           slot=st.integers(0, SLOTS - 1))
     def issue(self, cpu, op, slot):
-        if self._idle(cpu):
+        """Queue an operation; a CPU may have a few queued, so that one run of steps can take it
+        through a whole invalidate-then-store between two steps of another CPU."""
+        if len(self.ex.program[cpu]) - self.ex.next_op[cpu] < QUEUE:
             self.ex.program[cpu].append((op, slot))
 
     @precondition(lambda self: bool(self.ex.runnable()))
