@@ -250,3 +250,32 @@ def test_check_catches_corruption() -> None:
         top = (pools.meta[0, PM_FREE_HEAD] & 0xFFFFFFFF) - 1
         pools.ffree[top] = top  # the free stack loops on itself
         assert pools.check(0) == CHECK_FREE_STACK
+
+
+@pytest.mark.parametrize("kernel, pools, per_class", [("6.11", 2, True), ("2012", 1, True), ("6.10", 4, False),
+                                                       ("6.2", 1, False)])
+def test_allocator_lock_is_per_size_class_or_per_pool(kernel, pools, per_class) -> None:
+    """zsmalloc's class->lock (before 6.2, again from 64bd0197ae0c in 6.11) against one pool->lock
+    (c0547d0b6a4b, 6.2-6.10): which lock an object of each size takes, and its lock_stat class."""
+    from zswap_conc.arena import LOCKCLASS_CLASS, LOCKCLASS_POOL, Arena
+    from zswap_conc.config import Config, validate
+    from zswap_conc.ops.locking import pool_lock_id
+    from zswap_conc.pool.zsmalloc import ZS_CLASS_SIZE, ZS_NCLASSES, zs_class
+
+    cfg = validate(Config(kernel=kernel, pools=pools, cpus=1, clusters_per_cpu=1, swap_size=1 << 30,
+                          pool_size=pools << 22, think_ns=0))
+    with Arena(cfg, shared=False) as ar:
+        sizes = range(1, 4097, ZS_CLASS_SIZE // 2)
+        ids = {(pl, s): pool_lock_id(ar.v, pl, s) for pl in range(pools) for s in sizes}
+        want = LOCKCLASS_CLASS if per_class else LOCKCLASS_POOL
+        assert {int(ar.layout.lock_classes[i]) for i in ids.values()} == {want}
+        for pl in range(pools):
+            mine = {s: ids[pl, s] for s in sizes}
+            if per_class:  # one lock per size class: same class, same lock; another class, another
+                assert len(set(mine.values())) == ZS_NCLASSES
+                assert all((mine[s] == mine[t]) == (zs_class(s) == zs_class(t)) for s in sizes for t in sizes)
+            else:
+                assert len(set(mine.values())) == 1
+        # pools never share an allocator lock
+        by_pool = [{ids[pl, s] for s in sizes} for pl in range(pools)]
+        assert sum(len(x) for x in by_pool) == len(set().union(*by_pool))

@@ -42,7 +42,7 @@ CACHE_ENV = "NUMBA_CACHE_DIR"
 # modules no compiled function imports, directly or through another: editing them (the command line,
 # records, plots, the hunter's driver, the model) cannot make cached machine code stale
 NOT_COMPILED = ("commands/", "results/", "check/", "cli.py", "plot.py", "compare.py", "model.py", "experiment.py",
-                "sweep.py", "reclaim.py", "errors.py", "outputs.py")
+                "sweep.py", "reclaim.py", "errors.py", "outputs.py", "kernels.py")
 
 
 def _source_hash() -> str:

@@ -110,20 +110,13 @@ PROFILES = {p.name: p for p in (
             dict(allocator="9997bc017549", alloc_lock="c0547d0b6a4b", lru="64f768c6b32e", lru_lock="64f768c6b32e",
                  writeback="45190f01dd40", wb_order="04fc7816089c", swap_lock="67afa38e012e",
                  swap_cache_lock="4b3ef9daa4fc")),
-    Profile("6.6", "6.6-6.7",
+    Profile("6.6", "6.6-6.8",
             "32 zpools; zswap's own object LRU under lru_lock, nested inside tree_lock",
             dict(index="rbtree", strategy="per-swaptype", allocator="zsmalloc", alloc_lock="pool", pools=32,
                  lru="object", lru_lock="own", free_under_tree="all", load="keep", writeback="deferred",
                  wb_order="pin-first", swap_lock="off", swap_cache_lock="64m"),
             dict(pools="b8cf32dc6e8c", lru="f999f38b4e6f", lru_lock="f999f38b4e6f", wb_order="f999f38b4e6f",
                  load="b9c91c43412f", swap_lock="67afa38e012e", swap_cache_lock="4b3ef9daa4fc")),
-    Profile("6.8", "6.8",
-            "as 6.6, with the LRU a list_lru and a memory-pressure shrinker",
-            dict(index="rbtree", strategy="per-swaptype", allocator="zsmalloc", alloc_lock="pool", pools=32,
-                 lru="object", lru_lock="own", free_under_tree="all", load="keep", writeback="deferred",
-                 wb_order="pin-first", swap_lock="off", swap_cache_lock="64m"),
-            dict(lru_lock="a65b0e7607cc", swap_lock="67afa38e012e",
-                 swap_cache_lock="4b3ef9daa4fc")),
     Profile("6.9", "6.9",
             "one tree per 64 MiB; no refcount (swap-cache folio first); loads are exclusive",
             dict(index="rbtree", strategy="split64m", allocator="zsmalloc", alloc_lock="pool", pools=32,
@@ -155,8 +148,10 @@ DEVIATIONS = {
     "recheck": "every profile re-checks the tree after securing the swap-cache page; releases before 6.4 did "
                "not (04fc7816089c fixed that race, which the hunter's no-recheck-2023 variant reproduces)",
     "2012 allocator lock": "zsmalloc's 2012 per-class locking is assumed (class->lock), not read from the patch",
-    "6.8 shrinker": "the memory-pressure shrinker of 6.8 (b5ba474f3f51) is not modelled: writeback runs only when "
-                    "the pool reaches its limit",
+    "6.8": "6.8 is the 6.6 profile: its list_lru (a65b0e7607cc) has one lock per NUMA node and memcg, which is "
+           "one lock here (one node, no memcg), taken where lru_lock was; its memory-pressure shrinker "
+           "(b5ba474f3f51) is off by default (zswap.shrinker_enabled) and not modelled: writeback runs only when "
+           "the pool reaches its limit",
     "swap slot cache": "from 4.11 per-CPU swap slot caches (67afa38e012e) batch si->lock, so profiles from 6.2 on "
                        "take no swap_lock per page; the batched refills are not modelled",
 }
