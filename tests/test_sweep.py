@@ -182,3 +182,23 @@ def test_sigint_mid_sweep_keeps_finished_runs(tmp_path, no_shm_leak):
     assert (out / "sweep.csv").exists()
     assert shm_entries() - before == set()
     os.remove(out / "sweep.json")
+
+
+def test_kernel_variants_take_their_profile_and_keep_explicit_settings():
+    from zswap_conc.config import ConfigError
+    from zswap_conc.kernels import PROFILE_NAMES, PROFILES
+
+    exp = experiment_build({"kernels": "all", "cpus": "1", "config": {"pools": 4}})
+    assert [v.label for v in exp.variants] == [f"kernel={k}" for k in PROFILE_NAMES] and not exp.duplicates()
+    for v in exp.variants:
+        cfg = exp.variant_config(v, 2)
+        want = dict(PROFILES[v.kernel].settings, pools=4)
+        assert cfg.kernel == v.kernel and cfg.cpus == 2 and cfg.think_ns == exp.base.think_ns
+        assert all(getattr(cfg, k) == x for k, x in want.items()), v.label
+        assert cfg.overrides == (() if PROFILES[v.kernel].settings["pools"] == 4 else ("pools",))
+    mixed = experiment_build({"strategies": "hashed,kernel=3.11@deferred", "cpus": "1"})
+    assert [v.label for v in mixed.variants] == ["hashed", "kernel=3.11@deferred"]
+    assert mixed.variant_config(mixed.variants[1], 1).allocator == "zbud"
+    for bad in ("kernel=4.0", "kernel=6.11:0"):
+        with pytest.raises(ConfigError, match="--strategies"):
+            experiment_build({"strategies": bad, "cpus": "1"})

@@ -3,9 +3,10 @@ base configuration, from command-line flags or an experiment TOML file.
 
 A variant is written ``STRATEGY[:N][@WRITEBACK]`` (N swap types, CPUs spread over them; a writeback
 path), so ``per-swaptype:4`` is the 2012 design with four swap devices and
-``per-swaptype@recursive`` the 2012 writeback under pool pressure (with a pool limit set).  The
-built-in default answers the review's scalability question: every strategy, plus the 2012 design
-with four devices.
+``per-swaptype@recursive`` the 2012 writeback under pool pressure (with a pool limit set); or
+``kernel=PROFILE[@WRITEBACK]``, a whole release's design (its strategy, allocator, locks, LRU and
+writeback order) on the same workload.  The built-in default answers the review's scalability
+question: every strategy, plus the 2012 design with four devices.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 
 from zswap_conc.config import Config, ConfigError, PageMix, parse_compressor, parse_size, validate
+from zswap_conc.kernels import PROFILE_NAMES
 from zswap_conc.results.sweep import variant_label
 from zswap_conc.strategies import STRATEGIES
 from zswap_conc.workload import PRESETS
@@ -30,12 +32,15 @@ DEFAULT_WARMUP = 0.3
 class Variant:
     """One curve of the sweep."""
 
-    strategy: str
+    strategy: str  # "" for a kernel variant: its profile's
     swap_types: int
     writeback: str | None = None  # None: the base configuration's
+    kernel: str | None = None  # a profile: every setting not given explicitly is its
 
     @property
     def label(self) -> str:
+        if self.kernel is not None:
+            return variant_label(f"kernel={self.kernel}", self.swap_types, self.writeback)
         return variant_label(self.strategy, self.swap_types, self.writeback)
 
 
@@ -46,6 +51,17 @@ def variant_parse(text: str, default_types: int = 1) -> Variant:
     if wb and wb not in WRITEBACK_NAMES:
         raise ConfigError(f"--strategies: unknown writeback path {wb!r} in {text}@{wb}; accepted: "
                           f"{', '.join(WRITEBACK_NAMES)}")
+    if text.startswith("kernel="):
+        from zswap_conc.kernels import PROFILE_NAMES
+
+        kernel, _, types = text[len("kernel="):].partition(":")
+        if kernel not in PROFILE_NAMES:
+            raise ConfigError(f"--strategies: unknown profile in {text!r}; accepted: kernel=PROFILE with PROFILE "
+                              f"one of {', '.join(PROFILE_NAMES)}")
+        n = int(types) if types.isdigit() else 0 if types else default_types
+        if not 1 <= n <= 32:
+            raise ConfigError(f"--strategies: {text!r}: swap types must be 1..32, e.g. kernel=6.11:4")
+        return Variant("", n, wb or None, kernel)
     name, _, types = text.partition(":")
     if name not in STRATEGIES:
         raise ConfigError(f"--strategies: unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)} "
@@ -70,6 +86,7 @@ class Experiment:
     workload: str = "thrash"
     oversubscribe: bool = False
     source: dict = field(default_factory=dict)  # the experiment file's settings, as read
+    given: Config | None = None  # the base before validation: what a kernel variant starts from
 
     def configs(self):
         """(repeat, variant, cpus, config) in run order: repeats outermost, then CPU counts, then
@@ -80,6 +97,14 @@ class Experiment:
                     yield rep, v, n, self.variant_config(v, n)
 
     def variant_config(self, v: Variant, cpus: int) -> Config:
+        if v.kernel is not None:
+            # the settings as given (not the base profile's, nor what validation derived from them),
+            # with the base's think time: every variant does the same work between operations
+            c = (self.given or self.base).replace(kernel=v.kernel, swap_types=v.swap_types, cpus=cpus,
+                                                  think_ns=self.base.think_ns)
+            if v.writeback is not None:
+                c = c.replace(writeback=v.writeback)
+            return validate(c)
         c = self.base.replace(strategy=v.strategy, swap_types=v.swap_types, cpus=cpus)
         return c if v.writeback is None else c.replace(writeback=v.writeback)
 
@@ -140,7 +165,7 @@ def toml_load(path: str) -> dict:
 
 
 SWEEP_KEYS = {"strategies", "cpus", "repeats", "duration", "warmup", "workload", "compressor",
-              "swap_types", "out", "oversubscribe", "config", "kernel"}
+              "swap_types", "out", "oversubscribe", "config", "kernel", "kernels"}
 
 
 def experiment_build(flags: dict, file_settings: dict | None = None) -> Experiment:
@@ -153,7 +178,7 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
     for key, kinds in (("repeats", (int,)), ("duration", (int, float)), ("warmup", (int, float)),
                        ("swap_types", (int,)), ("oversubscribe", (bool,)), ("workload", (str,)),
                        ("compressor", (str,)), ("strategies", (str, list)), ("cpus", (str, int, list)),
-                       ("out", (str,)), ("kernel", (str,))):
+                       ("out", (str,)), ("kernel", (str,)), ("kernels", (str, list))):
         v = s.get(key)
         if v is None:
             continue
@@ -198,9 +223,13 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
     changes["warmup"] = float(s.get("warmup", DEFAULT_WARMUP))
     base = base.replace(**changes)
     default_types = int(s.get("swap_types", 1))
-    strategies = s.get("strategies", DEFAULT_VARIANTS)
+    kernels = s.get("kernels")
+    if isinstance(kernels, str):
+        kernels = list(PROFILE_NAMES) if kernels.strip() == "all" else [x for x in kernels.split(",") if x.strip()]
+    strategies = s.get("strategies", () if kernels else DEFAULT_VARIANTS)
     if isinstance(strategies, str):
         strategies = [x for x in strategies.split(",") if x.strip()]
+    strategies = list(strategies) + [f"kernel={k.strip()}" for k in kernels or ()]
     if not strategies:
         raise ConfigError("--strategies: the list is empty; accepted: " + ", ".join(STRATEGIES))
     variants = tuple(dict.fromkeys(variant_parse(x, default_types) for x in strategies))
@@ -220,7 +249,7 @@ def experiment_build(flags: dict, file_settings: dict | None = None) -> Experime
     if not 1 <= repeats <= 100:
         raise ConfigError(f"--repeats: {repeats} is out of range; accepted: 1..100")
     exp = Experiment(variants=variants, cpus=cpus, repeats=repeats, base=validate(base.replace(cpus=1)),
-                     workload=workload, oversubscribe=oversub, source=file_settings or {})
+                     workload=workload, oversubscribe=oversub, source=file_settings or {}, given=base)
     for v in variants:  # every point must be a valid run before anything starts
         for n in cpus:
             validate(exp.variant_config(v, n))

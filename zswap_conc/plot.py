@@ -101,7 +101,10 @@ def _title(docs: list[dict]) -> str:
         head += f"predicted from {d['inputs'].get('source', '?')}"
     else:
         cfg = d.get("experiment", {}).get("base_config") or d.get("config", {})
-        head += (f"{kernel_label(cfg)}, compressor {compressor_label(cfg)}, allocator {cfg.get('allocator', '?')}, "
+        kernels = [v for v in d.get("experiment", {}).get("variants", []) if v.startswith("kernel=")]
+        design = kernel_label(cfg) if not kernels else "each kernel= variant its profile's design"
+        allocator = cfg.get("allocator", "?") if not kernels else "per profile"
+        head += (f"{design}, compressor {compressor_label(cfg)}, allocator {allocator}, "
                  f"lock {cfg.get('lock', '?')} (median of repeats, bars: min..max; red rings: oversubscribed)")
     if len(measured) < len(docs):
         head += ("\nthick dashed: the contention model's predictions, not measurements; beyond the measured "

@@ -85,7 +85,7 @@ def sweep_run(exp: Experiment, out: Path, progress: bool = True) -> dict:
             t = time.perf_counter()
             rec = run(cfg)
             harness.append(time.perf_counter() - t - cfg.warmup - rec["seconds"])
-            doc["runs"].append(sweep_entry(v.label, v.strategy, v.swap_types, n, rep, rec))
+            doc["runs"].append(sweep_entry(v.label, cfg.strategy, v.swap_types, n, rep, rec))
             doc["points"] = sweep_points(doc)
             dump(doc, json_path)
         if bar:

@@ -23,7 +23,7 @@ from zswap_conc.results.sweep import sweep_points
 
 HELP = "contention curves: every strategy at 1..ncores CPUs (the main job)"
 SWEEP_FLAGS = ("strategies", "cpus", "duration", "warmup", "repeats", "workload", "compressor", "swap_types",
-               "oversubscribe", "kernel")
+               "oversubscribe", "kernel", "kernels")
 CONFIG_FLAGS = ("allocator", "lock", "pools", "pool_size", "buckets", "writeback", "lru", "max_pool_frames",
                 "max_pool_percent", "index", "alloc_lock", "lru_lock", "free_under_tree", "load", "wb_order",
                 "swap_lock", "swap_cache_lock", "dup_rate")  # flags that go into the experiment's [config] table
@@ -32,8 +32,10 @@ CONFIG_FLAGS = ("allocator", "lock", "pools", "pool_size", "buckets", "writeback
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="experiment TOML file holding any of these settings (flags win)")
     add_kernel_flags(p)
-    p.add_argument("--strategies", help="comma list of STRATEGY[:SWAPTYPES][@WRITEBACK] "
-                   "(default global,per-swaptype:4,hashed,split64m)")
+    p.add_argument("--strategies", help="comma list of STRATEGY[:SWAPTYPES][@WRITEBACK] or "
+                   "kernel=PROFILE[@WRITEBACK] (default global,per-swaptype:4,hashed,split64m)")
+    p.add_argument("--kernels", help="comma list of profiles, or all: each release's whole design is a variant "
+                   "(kernel=PROFILE), on the same workload and think time")
     p.add_argument("--cpus", help="CPU counts, e.g. 1,2,4,8 or 1-16 (default 1..cores)")
     p.add_argument("--duration", type=seconds_flag, help="seconds measured per run (default 1.5)")
     p.add_argument("--warmup", type=float, help="seconds before measuring (default 0.3)")
@@ -114,7 +116,10 @@ def main(ns: argparse.Namespace) -> int:
         print(f"warning: CPU counts {over} exceed the {cores} cores available: oversubscribed, marked in the "
               f"results; spinlocks collapse there for reasons unrelated to the design", file=sys.stderr)
     total = len(exp.variants) * len(exp.cpus) * exp.repeats
-    print(f"zswap-conc sweep: {kernel_label(exp.base.to_dict())}: {len(exp.variants)} variants x CPUs "
+    design = kernel_label(exp.base.to_dict())
+    if any(v.kernel for v in exp.variants):
+        design += " (kernel= variants: their own profile)"
+    print(f"zswap-conc sweep: {design}: {len(exp.variants)} variants x CPUs "
           f"{list(exp.cpus)} x {exp.repeats} repeats = "
           f"{total} runs of {exp.base.duration:g}s (+{exp.base.warmup:g}s warm-up); workload {exp.workload}; "
           f"results in {out}", file=sys.stderr)
