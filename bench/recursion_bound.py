@@ -70,7 +70,8 @@ def table(doc: dict) -> str:
                   "| re-stores per page | frames freed per object | us per op (per CPU) | vs direct |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
-            lines.append(f"| {r['writeback']} | {r['bound']} | {r['levels_per_page']:.2f} | {r['written_back_pages']:,.0f} | "
+            lines.append(f"| {r['writeback']} | {r['bound']} | {r['levels_per_page']:.2f} | "
+                         f"{r['written_back_pages']:,.0f} | "
                          f"{r['left_through_bound']:,.0f} ({r['share_through_bound']:.0%}) | "
                          f"{r['restores_per_page']:.2f} | {r['frames_freed_per_object']:.3f} | "
                          f"{r['us_per_op_per_cpu']:.2f} | {r['vs_direct'] if r['vs_direct'] else '1.00'} |")
