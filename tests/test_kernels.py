@@ -59,3 +59,13 @@ def test_bad_profile_or_override_is_one_line_naming_what_is_accepted(argv, names
     code, lines = _main(argv)
     assert code == 2 and len(lines) == 1 and lines[0].startswith("zswap-conc: error: ")
     assert "accepted" in lines[0] and all(n in lines[0] for n in names)
+
+
+def test_readme_profile_table_is_the_generated_one():
+    """The README's table is ``profile_table_md()``: a profile edited in code shows in the README."""
+    from pathlib import Path
+
+    from zswap_conc.kernels import profile_table_md
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert profile_table_md() in readme

@@ -63,6 +63,8 @@ SOURCES = {
     "64bd0197ae0c": "mm/zsmalloc: change back to per-size_class lock (6.11)",
     "8edc9c4e72fe": "mm/zswap: use only one pool in zswap (6.11)",
     "4b3ef9daa4fc": "mm/swap: split swap cache into 64MB trunks (4.11)",
+    "f1c54846ee45": "zswap: dynamic pool creation (4.3): a zswap_pool holds one zpool that every swap type shares "
+                    "(one shared pool since 'mm/zswap: support multiple swap devices', 2014, id unverified)",
     "67afa38e012e": "mm/swap: add cache for swap slots allocation (4.11): per-CPU slot caches batch si->lock",
 }
 
@@ -92,23 +94,25 @@ PROFILES = {p.name: p for p in (
             dict(index="rbtree", strategy="per-swaptype", allocator="zbud", alloc_lock="pool", pools=0,
                  lru="pageframe", lru_lock="alloc", free_under_tree="none", load="keep", writeback="direct",
                  wb_order="lookup-first", swap_lock="type", swap_cache_lock="type"),
-            dict(index="2b2811178e85", allocator="2b2811178e85", lru="2b2811178e85", lru_lock="2b2811178e85",
+            dict(index="2b2811178e85", strategy="2b2811178e85", allocator="2b2811178e85", alloc_lock="2b2811178e85",
+                 pools="2b2811178e85", load="2b2811178e85", lru="2b2811178e85", lru_lock="2b2811178e85",
                  free_under_tree="2b2811178e85", writeback="2b2811178e85", wb_order="2b2811178e85",
                  swap_cache_lock="4b3ef9daa4fc", swap_lock="67afa38e012e")),
     Profile("3.13", "3.13-5.5",
-            "as 3.11, but the last reference's put frees the object under tree_lock",
-            dict(index="rbtree", strategy="per-swaptype", allocator="zbud", alloc_lock="pool", pools=0,
+            "as 3.11, but the last reference's put frees the object under tree_lock; one pool for every swap type",
+            dict(index="rbtree", strategy="per-swaptype", allocator="zbud", alloc_lock="pool", pools=1,
                  lru="pageframe", lru_lock="alloc", free_under_tree="all", load="keep", writeback="direct",
                  wb_order="lookup-first", swap_lock="type", swap_cache_lock="type"),
-            dict(free_under_tree="0ab0abcf5115", wb_order="0ab0abcf5115", swap_cache_lock="4b3ef9daa4fc",
+            dict(free_under_tree="0ab0abcf5115", wb_order="0ab0abcf5115", pools="f1c54846ee45",
+                 swap_cache_lock="4b3ef9daa4fc",
                  swap_lock="67afa38e012e")),
     Profile("6.2", "6.2-6.4",
             "zsmalloc with one pool lock and a zspage LRU; the store queues the shrinker",
-            dict(index="rbtree", strategy="per-swaptype", allocator="zsmalloc", alloc_lock="pool", pools=0,
+            dict(index="rbtree", strategy="per-swaptype", allocator="zsmalloc", alloc_lock="pool", pools=1,
                  lru="pageframe", lru_lock="alloc", free_under_tree="all", load="keep", writeback="deferred",
                  wb_order="lookup-first", swap_lock="off", swap_cache_lock="64m"),
             dict(allocator="9997bc017549", alloc_lock="c0547d0b6a4b", lru="64f768c6b32e", lru_lock="64f768c6b32e",
-                 writeback="45190f01dd40", wb_order="04fc7816089c", swap_lock="67afa38e012e",
+                 writeback="45190f01dd40", pools="f1c54846ee45", swap_lock="67afa38e012e",
                  swap_cache_lock="4b3ef9daa4fc")),
     Profile("6.6", "6.6-6.8",
             "32 zpools; zswap's own object LRU under lru_lock, nested inside tree_lock",
@@ -148,6 +152,8 @@ DEVIATIONS = {
     "recheck": "every profile re-checks the tree after securing the swap-cache page; releases before 6.4 did "
                "not (04fc7816089c fixed that race, which the hunter's no-recheck-2023 variant reproduces)",
     "2012 allocator lock": "zsmalloc's 2012 per-class locking is assumed (class->lock), not read from the patch",
+    "3.13 pools": "3.13 and 3.14 kept one zbud pool per swap type; the profile has the single shared pool of 3.15 "
+                  "on (f1c54846ee45 keeps it), which differs only with more than one swap type",
     "6.8": "6.8 is the 6.6 profile: its list_lru (a65b0e7607cc) has one lock per NUMA node and memcg, which is "
            "one lock here (one node, no memcg), taken where lru_lock was; its memory-pressure shrinker "
            "(b5ba474f3f51) is off by default (zswap.shrinker_enabled) and not modelled: writeback runs only when "
@@ -181,3 +187,41 @@ def profile_sources(name: str) -> dict[str, str]:
             src = src or p.sources.get(key)
         out[key] = src or "2012"
     return out
+
+
+# the README's columns: what a kernel developer asks of a release, and the settings that answer it
+TABLE_COLUMNS = (
+    ("index and tree locks", ("index", "strategy")),
+    ("allocator and its locks", ("allocator", "alloc_lock", "pools")),
+    ("LRU and its lock", ("lru", "lru_lock")),
+    ("frees under tree_lock", ("free_under_tree",)),
+    ("load", ("load",)),
+    ("writeback", ("writeback", "wb_order")),
+    ("swap path locks", ("swap_lock", "swap_cache_lock")),
+)
+
+
+def _cell(name: str, keys: tuple[str, ...]) -> str:
+    settings = PROFILES[name].settings
+    src = profile_sources(name)
+    parts = []
+    for k in keys:
+        v = settings[k]
+        if k == "pools":
+            v = "pool per swap type" if v == 0 else f"{v} pool{'s' if v != 1 else ''}"
+        cite = src[k]
+        parts.append(f"{k}={v}" if k != "pools" else str(v))
+        if cite != "2012" or name == "2012":
+            parts[-1] += f" ({cite})"
+    return "; ".join(parts)
+
+
+def profile_table_md() -> str:
+    """The README's table: one row per profile, each setting with the commit it comes from
+    (``2012``: the reviewed patch set)."""
+    head = "| profile | releases | " + " | ".join(c for c, _ in TABLE_COLUMNS) + " |"
+    rows = [head, "|" + "---|" * (len(TABLE_COLUMNS) + 2)]
+    for name in PROFILE_NAMES:
+        p = PROFILES[name]
+        rows.append(f"| `{name}` | {p.release} | " + " | ".join(_cell(name, keys) for _, keys in TABLE_COLUMNS) + " |")
+    return "\n".join(rows) + "\n"
