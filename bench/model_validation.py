@@ -8,7 +8,8 @@
    ticket/ttas), measured at --cpus (default 1..cores), is predicted from its 1-CPU runs and
    compared with its other CPU counts.  The calibration shape is left out of the error table: a
    prediction checked against its own input proves nothing.
-3. The default sweep variants, the same way (predicted from their 1-CPU runs).
+3. The default sweep variants and the 2012 profile (SWEEP_VARIANTS), the same way (predicted from
+   their 1-CPU runs).
 4. Predictions at 16, 64 and 256 CPUs for each default variant, from the sweep's 1-CPU runs, with
    the CPU count where it peaks and where one more CPU stops adding 5% of one CPU's throughput.
 
@@ -39,6 +40,9 @@ LOCK_COUNTS = (1, 256)
 LOCKS = ("ticket", "ttas")
 CALIBRATION = (200, 500, 1, "ticket")  # hold, outside, locks, lock: contended enough for many hand-offs at 2 CPUs
 QUICK = ((50, 500, 1, "ticket"), (1000, 100, 1, "ttas"), (200, 2000, 256, "ticket"))
+# The default sweep's variants (the newest profile, 6.11, with each tree strategy; split64m is 6.11's own design)
+# and the reviewed 2012 design whole, so the predictions have a row for the oldest and the newest kernel.
+SWEEP_VARIANTS = "global,per-swaptype:4,hashed,split64m,kernel=2012"
 FIGURE = (50, 500, 1, "ticket")  # the shape drawn with its prediction to 16 CPUs
 OPS_GOAL, CONTENTION_GOAL = 0.15, 0.05
 
@@ -149,8 +153,8 @@ def main() -> None:
     pred_wide = {"variants": []}
     if not ns.skip_sweep:
         sweep = out / "sweep"
-        cli("sweep", "--cpus", ns.cpus, "--repeats", str(ns.sweep_repeats), "--duration", str(ns.sweep_duration),
-            "--out", str(sweep), "--quiet")
+        cli("sweep", "--strategies", SWEEP_VARIANTS, "--cpus", ns.cpus, "--repeats", str(ns.sweep_repeats),
+            "--duration", str(ns.sweep_duration), "--out", str(sweep), "--quiet")
         cli("predict", str(sweep / "sweep.json"), "--calibration", str(cal_path), "--cpus", ns.cpus,
             "--out", str(out / "sweep-prediction.json"), capture=True)
         sweep_rows = errors_of(out / "sweep-prediction.json", sweep / "sweep.json")

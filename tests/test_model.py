@@ -168,6 +168,24 @@ def test_spread_laws():
         instances_spread(cfg | {"strategy": "btree"}, "tree_lock", 2)
 
 
+def test_spread_laws_of_the_profiles_lock_classes():
+    """The kernel profiles' other classes: one lru_lock; si->lock per swap type; the swap cache per
+    type or per 64 MiB trunk (as split64m's trees); size classes as measured, per pool in use."""
+    cfg = {"strategy": "split64m", "swap_types": 4, "pools": 0, "swap_size": 16 << 30, "clusters_per_cpu": 4,
+           "measured_spread": {"class_lock": 40.0}, "input_cpus": 1}
+    assert instances_spread(cfg, "lru_lock", 64) == ((1, 1.0),)
+    assert instances_spread(cfg, "swap_lock", 2) == ((2, 0.5),)
+    assert instances_spread(cfg, "swap_lock", 64) == ((4, 0.25),)
+    assert instances_spread(cfg | {"swap_cache_lock": "type"}, "swap_cache_lock", 64) == ((4, 0.25),)
+    assert instances_spread(cfg | {"swap_cache_lock": "64m"}, "swap_cache_lock", 16) == \
+        instances_spread(cfg, "tree_lock", 16)
+    assert instances_spread(cfg, "class_lock", 1) == ((40, 1 / 40),)
+    assert instances_spread(cfg, "class_lock", 3) == ((120, 1 / 120),)  # three swap types' pools in use
+    assert instances_spread(cfg | {"pools": 1}, "class_lock", 64) == ((40, 1 / 40),)
+    with pytest.raises(ValueError, match="class_lock"):
+        instances_spread(cfg | {"measured_spread": {}}, "class_lock", 2)
+
+
 @pytest.mark.parametrize("cpus, swap_types, swap_size", [
     (1, 1, 16 << 30), (2, 1, 16 << 30), (3, 2, 16 << 30), (64, 1, 16 << 30), (65, 1, 16 << 30), (100, 1, 16 << 30),
     (1000, 1, 16 << 30), (5, 1, 1 << 30), (7, 3, 4 << 30)])

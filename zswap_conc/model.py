@@ -210,6 +210,19 @@ def _split64m_regions(layout: dict, cpus: int) -> tuple[tuple[int, float], ...]:
     return tuple((int(n), float(c) / total) for c, n in zip(sizes, trees_of_size, strict=True))
 
 
+def _size_classes(layout: dict, cpus: int, t_count: int) -> tuple[tuple[int, float], ...]:
+    """zsmalloc's per-size-class locks: how objects spread over size classes is the pages'
+    compressed sizes, not the CPU count, so it is the spread the input runs measured (their
+    ``lock_spread``).  With one pool per swap type, each type in use adds its pool's classes."""
+    measured = (layout.get("measured_spread") or {}).get("class_lock")
+    if not measured:
+        raise ValueError("no measured spread for lock class 'class_lock' (lock_spread)")
+    scale = 1.0
+    if int(layout.get("pools", 0)) == 0:
+        scale = min(cpus, t_count) / min(int(layout.get("input_cpus", 1)), t_count)
+    return _even(max(1, round(float(measured) * scale)))
+
+
 def instances_spread(layout: dict, lock_class: str, cpus: int) -> tuple[tuple[int, float], ...]:
     """(instances, share of the class's acquisitions per instance) groups at ``cpus`` CPUs."""
     if "locks" in layout:  # lockbench: each operation picks one of K locks at random
@@ -218,6 +231,16 @@ def instances_spread(layout: dict, lock_class: str, cpus: int) -> tuple[tuple[in
     if lock_class == "pool_lock":
         pools = int(layout.get("pools", 0))
         return _even(pools) if pools > 0 else _by_swap_type(cpus, t_count)
+    if lock_class == "class_lock":
+        return _size_classes(layout, cpus, t_count)
+    if lock_class == "lru_lock":  # zswap's one lru_lock (later the list_lru's, one node, no memcg)
+        return _even(1)
+    if lock_class == "swap_lock":  # si->lock: one per swap type
+        return _by_swap_type(cpus, t_count)
+    if lock_class == "swap_cache_lock":  # one per swap type, or one per 64 MiB trunk (4b3ef9daa4fc)
+        if layout.get("swap_cache_lock") == "64m":
+            return _split64m_regions(layout, cpus)
+        return _by_swap_type(cpus, t_count)
     if lock_class != "tree_lock":
         raise ValueError(f"no spread law for lock class {lock_class!r}")
     strategy = layout.get("strategy")

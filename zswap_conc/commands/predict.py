@@ -68,7 +68,8 @@ def variant_inputs(path: str, doc: dict, from_cpus: int | None) -> list[tuple[st
         base = doc.get("experiment", {}).get("base_config", {})
         variants = {}
         for r in doc.get("runs", []):
-            cfg = {**base, "strategy": r.get("strategy"), "swap_types": r.get("swap_types", 1)}
+            cfg = {**base, **_profile_settings(r.get("variant"), base),
+                   "strategy": r.get("strategy"), "swap_types": r.get("swap_types", 1)}
             variants.setdefault(r["variant"], ([], cfg))[0].append(r)
     elif kind == "lockbench":
         c = doc.get("config", {})
@@ -87,11 +88,35 @@ def variant_inputs(path: str, doc: dict, from_cpus: int | None) -> list[tuple[st
     return out
 
 
-def _layout(kind: str, cfg: dict) -> dict:
+def _profile_settings(variant: object, base: dict) -> dict:
+    """A ``kernel=PROFILE`` sweep variant runs its release's settings, not the base's, except those
+    the base set explicitly (its ``overrides``)."""
+    from zswap_conc.kernels import PROFILES
+
+    if not isinstance(variant, str) or not variant.startswith("kernel="):
+        return {}
+    profile = PROFILES.get(variant[len("kernel="):].split(":")[0].split("@")[0])
+    if profile is None:
+        return {}
+    kept = set(base.get("overrides") or ())
+    return {k: v for k, v in profile.settings.items() if k not in kept}
+
+
+def _layout(kind: str, cfg: dict, runs: list[dict], cpus: int) -> dict:
+    """What the model's spread laws need of a configuration, with the lock spread the runs measured
+    (for the classes whose spread is the workload's, not the CPU count's)."""
     if kind == "lockbench":
         return {"locks": int(cfg.get("locks", 1))}
-    return {k: cfg.get(k) for k in ("strategy", "swap_types", "buckets", "pools", "swap_size", "clusters_per_cpu")
-            if cfg.get(k) is not None}
+    layout = {k: cfg.get(k) for k in ("strategy", "swap_types", "buckets", "pools", "swap_size", "clusters_per_cpu",
+                                      "swap_cache_lock") if cfg.get(k) is not None}
+    spreads: dict[str, list[float]] = {}
+    for r in runs:
+        for name, s in (r.get("lock_spread") or {}).items():
+            if isinstance(s, dict) and isinstance(s.get("effective"), (int, float)) and s["effective"] > 0:
+                spreads.setdefault(name, []).append(float(s["effective"]))
+    layout["measured_spread"] = {k: sorted(v)[len(v) // 2] for k, v in spreads.items()}
+    layout["input_cpus"] = cpus
+    return layout
 
 
 def calibration_from(path: str, force: bool, machine: dict | None) -> dict:
@@ -152,7 +177,7 @@ def prediction_build(ns: argparse.Namespace) -> dict:
         for label, runs, cfg, n in variant_inputs(ns.results, doc, ns.from_cpus):
             lock = cfg.get("lock", "ticket")
             try:
-                w = workload_from_runs(runs, label, lock, _layout(doc["kind"], cfg))
+                w = workload_from_runs(runs, label, lock, _layout(doc["kind"], cfg, runs, n))
             except ValueError as e:
                 raise ResultsError(f"{ns.results}: {label} at {n} CPU(s): {e} (measured with --lockstat off?); "
                                    f"measure it with lock statistics on") from None
