@@ -13,10 +13,10 @@ time too (``harness_s``), with throughput, lock wait share and contentions per a
     python -m pytest bench/test_bench_sweep.py --benchmark-only --benchmark-autosave
     # change something, then
     python -m pytest bench/test_bench_sweep.py --benchmark-only \
-        --benchmark-compare --benchmark-compare-fail=median:15%
+        --benchmark-compare --benchmark-compare-fail=median:50%
 
-15%: the same revision measured twice on the shared 2-core machine differed by up to the noise
-README.md ("Comparing revisions") records; the threshold sits above it.
+50%: the same revision measured twice on the shared 2-core machine moved its medians by up to 43%
+(README.md, "Comparing revisions with pytest-benchmark"); the threshold sits above that noise.
 """
 
 import os
