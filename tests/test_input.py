@@ -84,6 +84,10 @@ def test_output_is_strict_json_and_a_closed_pipe_ends_quietly(tmp_path, no_shm_l
     rec = _strict(r.stdout)
     assert rec["contention"]["wait_share"] is None  # unknown without lock_stat: null, never NaN
     assert _strict((tmp_path / "r.json").read_text()) == rec
+    # one run alone is drawn as itself (its per-second samples and lock classes), named after its file
+    r = _cli("plot", tmp_path / "r.json")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "r.png").stat().st_size > 1000 and (tmp_path / "r.svg").exists()
     p = subprocess.Popen(CLI + ["compare", str(tmp_path / "r.json"), str(tmp_path / "r.json"), "--json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdout.close()  # the reader goes away before the first byte (``| head -c0``)
