@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import shm_entries
 
-from zswap_conc.compare import compare_files
+from zswap_conc.compare import compare_files, compare_table
 from zswap_conc.experiment import experiment_build
 from zswap_conc.plot import plot_files
 from zswap_conc.results.document import FORMAT_VERSION, ResultsError, dump, load
@@ -81,7 +81,8 @@ def test_plot_reads_results_back(tiny_sweep, tmp_path):
 def test_compare_accepts_matched_and_refuses_mismatched(tiny_sweep, tmp_path):
     out, doc = tiny_sweep
     rows, problem = compare_files(str(out / "sweep.json"), str(out / "sweep.json"))
-    assert problem is None and all(r["ratio"] == 1.0 and r["verdict"] == "within noise" for r in rows)
+    # the same file: ratio 1, and never a verdict -- 2 runs a side cannot pass the rank test at all
+    assert problem is None and all(r["ratio"] == 1.0 and r["verdict"] not in ("faster", "slower") for r in rows)
     other = json.loads(json.dumps(doc))
     other["meta"]["cpu_model"] = "Some Other CPU"
     dump(other, tmp_path / "other.json")
@@ -96,14 +97,42 @@ def test_compare_accepts_matched_and_refuses_mismatched(tiny_sweep, tmp_path):
     assert "allocator" in problem and len(rows) == 4
 
 
-def test_compare_flags_real_differences(tiny_sweep, tmp_path):
-    out, doc = tiny_sweep
-    faster = json.loads(json.dumps(doc))
-    for r in faster["runs"]:
-        r["throughput"]["ops_s"] *= 2
-    dump(faster, tmp_path / "faster.json")
-    rows, _ = compare_files(str(out / "sweep.json"), str(tmp_path / "faster.json"))
-    assert all(r["ratio"] == pytest.approx(2.0, rel=1e-3) and r["verdict"] == "faster" for r in rows)
+def _with_repeats(doc: dict, repeats: int, scale: float = 1.0, disturbed: bool = False) -> dict:
+    """``doc`` with each point's runs copied up to ``repeats`` (each copy 1% apart, so ranks are
+    distinct), throughputs scaled, every run marked (un)disturbed."""
+    d = json.loads(json.dumps(doc))
+    base = [r for r in d["runs"] if r["repeat"] == 0]
+    d["runs"] = []
+    for rep in range(repeats):
+        for r in base:
+            r = json.loads(json.dumps(r))
+            r["repeat"] = rep
+            r["throughput"]["ops_s"] *= scale * (1 + 0.01 * rep)
+            r["disturbance"] = {"disturbed": disturbed, "reasons": ["test"] if disturbed else []}
+            d["runs"].append(r)
+    d["experiment"]["repeats"] = repeats
+    d["points"] = sweep_points(d)
+    return d
+
+
+@pytest.mark.parametrize("repeats, scale, disturbed, verdict", [
+    (4, 2.0, False, "faster"),  # 4 runs a side, all of B above all of A: p = 2/70 < 0.05
+    (4, 0.5, False, "slower"),
+    (4, 1.0, False, "within noise"),  # the same runs: p = 1
+    (3, 2.0, False, "too few repeats"),  # 3 a side cannot reach p < 0.05 (smallest p = 0.1)
+    (1, 2.0, False, "noise unknown"),  # one run: no noise to test against
+    (4, 2.0, True, "disturbed"),  # a disturbed side gets no verdict
+])
+def test_compare_verdicts_rest_on_a_stated_test(tiny_sweep, tmp_path, repeats, scale, disturbed, verdict):
+    _, doc = tiny_sweep
+    dump(_with_repeats(doc, repeats), tmp_path / "a.json")
+    dump(_with_repeats(doc, repeats, scale, disturbed), tmp_path / "b.json")
+    rows, _ = compare_files(str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    assert rows and all(r["ratio"] == pytest.approx(scale, rel=1e-3) and r["verdict"] == verdict for r in rows)
+    if verdict in ("faster", "slower", "within noise"):
+        assert all(r["test"] and r["p"] is not None for r in rows)
+    table = compare_table(rows)
+    assert verdict in table and "Mann-Whitney" in table
 
 
 @pytest.mark.parametrize("mutate, field", [

@@ -3,20 +3,22 @@
 This module only parses and dispatches.  Every user error ends the same way: one line
 ``zswap-conc: error: <flag>: <what is wrong>; accepted: <what is>`` on stderr and exit status 2,
 never a traceback.  A worker that dies gives status 1, an interrupted run 130; neither leaves a
-shared-memory segment behind.
+shared-memory segment behind.  A results folder that breaks midway ends in one line saying what was
+kept (status 2).  A closed pipe on stdout (``| head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from zswap_conc import __version__
 from zswap_conc.commands import COMMANDS
-from zswap_conc.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line
+from zswap_conc.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, one_line
 from zswap_conc.config import ConfigError
-from zswap_conc.errors import Interrupted, WorkerDied
+from zswap_conc.errors import Interrupted, WorkerDied, WriteFailed
 from zswap_conc.results.document import ResultsError
 
 
@@ -37,14 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``| head``): say nothing more, and let no flush at exit raise."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         ns = parser.parse_args(argv)
         if not getattr(ns, "command", None):
             raise UsageError("a command is required; accepted: " + ", ".join(sorted(COMMANDS)))
-        return ns.func(ns)
-    except (UsageError, ConfigError, ResultsError) as e:
+        code = ns.func(ns)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
+    except (UsageError, ConfigError, ResultsError, WriteFailed) as e:
         print(f"zswap-conc: error: {one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except WorkerDied as e:

@@ -1,12 +1,19 @@
 """Compare two results files point by point: ratios, each side's noise, and whether a difference
 is larger than that noise.  Refuses files from different machines or configurations unless
 forced, naming the first field that differs.  Reads files only.
+
+A verdict is a stated test, never a ratio read against a single run: "faster" or "slower" only
+when the rank test of ``stats`` (two-sided Mann-Whitney U on the runs' ops/s) gives p < 0.05;
+"noise unknown" when a side has fewer than 2 runs; "too few repeats" when the two sides' run counts
+cannot reach p < 0.05 at all (3 a side); "disturbed" when a run of either side was (``disturbance``):
+its figures measure the machine's other load, so it is not compared.
 """
 
 from __future__ import annotations
 
 from zswap_conc.results.document import ResultsError, load
 from zswap_conc.results.sweep import doc_points
+from zswap_conc.stats import ALPHA, TEST_NAME, rank_test
 
 MACHINE_FIELDS = ("cpu_model", "machine", "cores_allowed")
 IGNORED_CONFIG = {"duration", "warmup", "cpus", "strategy", "swap_types"}  # precision, or the point itself
@@ -48,6 +55,28 @@ def _spread(p: dict) -> float:
     return (o["max"] - o["min"]) / o["median"] if o["median"] else 0.0
 
 
+def verdict(x: dict, y: dict) -> dict:
+    """The verdict on point ``y`` (B) against ``x`` (A) and what it rests on (see the module docstring)."""
+    ra, rb = x["ops_s"].get("runs") or [], y["ops_s"].get("runs") or []
+    out: dict = {"a_repeats": len(ra), "b_repeats": len(rb), "p": None, "test": None}
+    if x.get("disturbed") or y.get("disturbed"):
+        sides = ", ".join(f"{p.get('disturbed_runs', 1)} of {len(p['ops_s'].get('runs') or [])} runs of {s}"
+                          for s, p in (("A", x), ("B", y)) if p.get("disturbed"))
+        return out | {"verdict": "disturbed", "why": f"{sides} disturbed; not compared"}
+    if len(ra) < 2 or len(rb) < 2:
+        return out | {"verdict": "noise unknown",
+                      "why": f"{min(len(ra), len(rb))} run(s) on a side; a test needs 2 or more"}
+    t = rank_test(ra, rb)
+    out.update(p=t["p"], test=TEST_NAME)
+    if t["min_p"] >= ALPHA:
+        return out | {"verdict": "too few repeats",
+                      "why": f"{len(ra)} vs {len(rb)} runs cannot show p < {ALPHA:g} (smallest p {t['min_p']:.3g})"}
+    if t["p"] >= ALPHA:
+        return out | {"verdict": "within noise", "why": f"p = {t['p']:.3g}"}
+    faster = sorted(rb)[len(rb) // 2] > sorted(ra)[len(ra) // 2]
+    return out | {"verdict": "faster" if faster else "slower", "why": f"p = {t['p']:.3g}"}
+
+
 def compare_docs(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
     if "prediction" in (a["kind"], b["kind"]):
         return prediction_errors(a, b, src_a, src_b)
@@ -61,12 +90,11 @@ def compare_docs(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
             row["only_in"] = "A" if y is None else "B"
             rows.append(row)
             continue
-        ratio = y["ops_s"]["median"] / x["ops_s"]["median"] if x["ops_s"]["median"] else float("inf")
-        noise = max(_spread(x), _spread(y))
-        row.update(a_ops_s=x["ops_s"]["median"], b_ops_s=y["ops_s"]["median"], ratio=round(ratio, 4),
+        xm, ym = x["ops_s"]["median"], y["ops_s"]["median"]
+        row.update(a_ops_s=xm, b_ops_s=ym, ratio=round(ym / xm, 4) if xm else None,  # None: A measured 0 ops/s
                    a_spread=round(_spread(x), 4), b_spread=round(_spread(y), 4),
                    a_wait_share=x["wait_share"], b_wait_share=y["wait_share"],
-                   verdict="within noise" if abs(ratio - 1) <= noise else ("faster" if ratio > 1 else "slower"))
+                   a_disturbed=bool(x.get("disturbed")), b_disturbed=bool(y.get("disturbed")), **verdict(x, y))
         rows.append(row)
     return rows
 
@@ -96,9 +124,11 @@ def prediction_errors(a: dict, b: dict, src_a: str, src_b: str) -> list[dict]:
             row["role"] = "not predicted"
             rows.append(row)
             continue
+        row["measured_disturbed"] = bool(m.get("disturbed"))
         mo = m["ops_s"]["median"]
         pc, mc = p["contentions_per_acquisition"], m["contentions_per_acquisition"]
-        row.update(role="input" if p.get("input") else "checked", predicted_ops_s=p["ops_s"]["median"],
+        role = "input" if p.get("input") else ("disturbed" if m.get("disturbed") else "checked")
+        row.update(role=role, predicted_ops_s=p["ops_s"]["median"],
                    ops_error=round(p["ops_s"]["median"] / mo - 1, 4) if mo else None,
                    measured_spread=round(_spread(m), 4),
                    predicted_contentions_per_acquisition=pc,
@@ -158,17 +188,22 @@ def _pct(x: float | None) -> str:
 def compare_table(rows: list[dict]) -> str:
     if any("role" in r for r in rows):
         return prediction_error_table(rows)
-    head = (f"{'variant':<16} {'cpus':>4} {'A ops/s':>12} {'±A':>6} {'B ops/s':>12} {'±B':>6} {'B/A':>7} "
-            f"{'wait A':>7} {'wait B':>7}  verdict")
+    w = max([16] + [len(r["variant"]) for r in rows])
+    head = (f"{'variant':<{w}} {'cpus':>4} {'A ops/s':>12} {'±A':>6} {'B ops/s':>12} {'±B':>6} {'B/A':>7} "
+            f"{'runs':>5} {'p':>6} {'wait A':>7} {'wait B':>7}  verdict")
     lines = [head]
     for r in rows:
         if "only_in" in r:
-            lines.append(f"{r['variant']:<16} {r['cpus']:>4}  only in {r['only_in']}")
+            lines.append(f"{r['variant']:<{w}} {r['cpus']:>4}  only in {r['only_in']}")
             continue
-        lines.append(f"{r['variant']:<16} {r['cpus']:>4} {r['a_ops_s']:>12,.0f} {r['a_spread']:>6.1%} "
-                     f"{r['b_ops_s']:>12,.0f} {r['b_spread']:>6.1%} {r['ratio']:>7.3f} {_pct(r['a_wait_share'])} "
-                     f"{_pct(r['b_wait_share'])}  {r['verdict']}")
-    lines.append("±: spread of the repeats, (max - min) / median; a ratio inside the larger spread is noise")
+        ratio = f"{r['ratio']:>7.3f}" if r["ratio"] is not None else f"{'-':>7}"
+        p = f"{r['p']:>6.3f}" if r["p"] is not None else f"{'-':>6}"
+        lines.append(f"{r['variant']:<{w}} {r['cpus']:>4} {r['a_ops_s']:>12,.0f} {r['a_spread']:>6.1%} "
+                     f"{r['b_ops_s']:>12,.0f} {r['b_spread']:>6.1%} {ratio} "
+                     f"{r['a_repeats']:>2}/{r['b_repeats']:<2} {p} "
+                     f"{_pct(r['a_wait_share'])} {_pct(r['b_wait_share'])}  {r['verdict']} ({r['why']})")
+    lines.append(f"±: spread of the runs, (max - min) / median; runs: A/B; p: {TEST_NAME} on the runs' ops/s; "
+                 f"faster or slower at p < {ALPHA:g}; 3 runs a side cannot reach it, 4 can")
     return "\n".join(lines)
 
 

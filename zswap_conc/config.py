@@ -41,12 +41,13 @@ class ConfigError(ValueError):
 
 
 def parse_size(text: str, flag: str) -> int:
-    """'256M', '64K', '1G', '4096' -> bytes."""
-    m = re.fullmatch(r"\s*(\d+)\s*([KMG]?)(i?B)?\s*", str(text), re.IGNORECASE)
-    if not m:
-        raise ConfigError(f"{flag}: cannot read size {text!r}; use bytes or a K/M/G suffix, e.g. 256M")
-    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2).upper()]
-    return int(m.group(1)) * scale
+    """'256M', '64K', '1G', '4096' -> bytes (its range is the setting's, checked by ``validate``)."""
+    from zswap_conc.schema import size_parse
+
+    v = size_parse(str(text))
+    if v is None:
+        raise ConfigError(f"{flag}: cannot read size {text!r}; use bytes or a K/M/G/T suffix, e.g. 256M")
+    return v
 
 
 def parse_compressor(text: str) -> tuple[str, int]:
@@ -119,6 +120,7 @@ class Config:
     think_ns: int | None = None  # other work between operations; None: sized from the kernel's zswap share
     seed: int = 1
     pin: bool = True  # pin each worker to its own core where possible
+    rt: bool = False  # workers at a real-time priority (SCHED_FIFO) where the system permits it
     ops_per_cpu: int = 0  # > 0: fixed work instead of a timed window (benchmarks time it)
     max_pool_frames: int = 0  # pool limit in 4 KiB frames; 0: from max_pool_percent
     max_pool_percent: float = 0.0  # pool limit as a percentage of ram_size; 0: the whole pool
@@ -173,24 +175,14 @@ class Config:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> Config:
-        """Build from plain data (an experiment file, a results file), checking every type."""
-        d = dict(d)
+    def from_dict(cls, d: dict, path: str = "config") -> Config:
+        """Build from plain data (an experiment file, a results file), every value checked against
+        ``schema.SETTINGS`` (null: the profile's, or auto for think_ns)."""
+        from zswap_conc.schema import check as schema_check
+        from zswap_conc.schema import config_table
+
+        d = schema_check(config_table(nullable=NONE_MEANS_PROFILE), d, path, ConfigError)
         pages = d.pop("pages", {})
-        if not isinstance(pages, dict):
-            raise ConfigError("config: 'pages' must be a table of zero/same/incompressible percentages")
-        known = {f.name for f in dataclasses.fields(cls)} - {"pages"}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(known))}")
-        for k, v in d.items():
-            if v is None and k in NONE_MEANS_PROFILE:
-                continue
-            _type_check(f"config.{k}", v, FIELD_KINDS[k])
-        for k, v in pages.items():
-            if k not in ("zero", "same", "incompressible"):
-                raise ConfigError(f"config.pages: unknown setting {k!r}; accepted: zero, same, incompressible")
-            _type_check(f"config.pages.{k}", v, 0.0)
         if "mix" in d:
             d["mix"] = tuple(d["mix"])
         if "overrides" in d:
@@ -198,29 +190,7 @@ class Config:
         return cls(pages=PageMix(**pages), **d)
 
 
-FIELD_KINDS = {f.name: {"int": int, "float": float, "bool": bool, "str": str, "tuple[int, int, int]": tuple,
-                        "tuple[str, ...]": list, "PageMix": dict}[f.type.split(" |")[0]]
-               for f in dataclasses.fields(Config)}  # the type each setting must have in a file
-NONE_MEANS_PROFILE = set(PROFILE_SETTINGS) | {"think_ns"}  # settings whose None means "the default"
-
-
-def _type_check(name: str, value, want: type) -> None:
-    if want is bool:
-        ok = isinstance(value, bool)
-    elif want is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif want is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-    elif want is tuple:
-        ok = isinstance(value, (list, tuple)) and all(isinstance(x, int) and not isinstance(x, bool) for x in value)
-    elif want is list:
-        ok = isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value)
-    else:
-        ok = isinstance(value, want)
-    if not ok:
-        kind = {bool: "true or false", int: "an integer", float: "a number", tuple: "a list of integers",
-                list: "a list of strings", str: "a string"}.get(want, want.__name__)
-        raise ConfigError(f"{name}: {value!r} has the wrong type; accepted: {kind}")
+NONE_MEANS_PROFILE = (*PROFILE_SETTINGS, "think_ns")  # settings whose None means "the default"
 
 
 def _need(cond: bool, msg: str) -> None:
@@ -270,83 +240,56 @@ def _settings_compatible(cfg: Config) -> None:
         bad("protocol", "no-recheck-2023 needs a writeback that pins before it claims; accepted: --kernel 6.6")
 
 
+PAGE_FLAGS = {"zero": "--zero-pct", "same": "--same-pct", "incompressible": "--incompressible-pct"}
+
+
 def validate(cfg: Config) -> Config:
-    """Check every value; returns the config with the profile's settings and derived defaults filled in."""
+    """Check every value; returns the config with the profile's settings and derived defaults filled in.
+
+    Each setting alone is checked against its spec in ``schema.SETTINGS`` (type and range, naming its
+    flag); what is checked here besides is how settings fit together."""
     from zswap_conc.compress import compressor_available
     from zswap_conc.pool import ALLOCATORS, pool_max_size
-    from zswap_conc.strategies import STRATEGIES
+    from zswap_conc.schema import SETTINGS
+    from zswap_conc.schema import check as schema_check
 
+    schema_check(SETTINGS["kernel"].spec, cfg.kernel, "--kernel", ConfigError)
     cfg = profile_apply(cfg)
-    for name, value, accepted in (("--index", cfg.index, INDEX_NAMES), ("--alloc-lock", cfg.alloc_lock,
-                                  ALLOC_LOCK_NAMES), ("--lru-lock", cfg.lru_lock, LRU_LOCK_NAMES),
-                                  ("--free-under-tree", cfg.free_under_tree, FREE_UNDER_TREE_NAMES),
-                                  ("--load", cfg.load, LOAD_NAMES), ("--wb-order", cfg.wb_order, WB_ORDER_NAMES),
-                                  ("--swap-lock", cfg.swap_lock, SWAP_LOCK_NAMES),
-                                  ("--swap-cache-lock", cfg.swap_cache_lock, SWAP_CACHE_LOCK_NAMES)):
-        _need(value in accepted, f"{name}: unknown setting {value!r}; accepted: {', '.join(accepted)}")
-    _need(0.0 <= cfg.dup_rate <= 1.0, f"--dup-rate: {cfg.dup_rate} is out of range; accepted: 0..1")
-    _need(cfg.think_ns is None or 0 <= cfg.think_ns <= 10**8,
-          f"--think-ns: {cfg.think_ns} is out of range; accepted: 0..100000000 ns, or auto")
-    _need(2 <= cfg.frame_depth <= FRAME_DEPTH_MAX,
-          f"--frame-depth: {cfg.frame_depth} is out of range; accepted: 2..{FRAME_DEPTH_MAX}")
-    _need(cfg.strategy in STRATEGIES,
-          f"--strategy: unknown strategy {cfg.strategy!r}; accepted: {', '.join(STRATEGIES)}")
-    _need(1 <= cfg.cpus <= 1024, f"--cpus: {cfg.cpus} is out of range; accepted: 1..1024")
-    _need(cfg.duration > 0 and cfg.duration <= 86400,
-          f"--duration: {cfg.duration} is out of range; accepted: seconds > 0 (up to 86400)")
-    _need(0 <= cfg.ops_per_cpu <= 1 << 40, f"--ops-per-cpu: {cfg.ops_per_cpu} is out of range; accepted: 0..2^40")
-    _need(cfg.warmup >= 0, f"--warmup: {cfg.warmup} is negative; accepted: seconds >= 0")
-    _need(1 <= cfg.buckets <= 1 << 16, f"--buckets: {cfg.buckets} is out of range; accepted: 1..65536")
-    _need(1 <= cfg.swap_types <= 32, f"--swap-types: {cfg.swap_types} is out of range; accepted: 1..32")
-    _need(cfg.swap_size >= PAGE_SIZE * CLUSTER_PAGES * max(1, cfg.cpus * cfg.clusters_per_cpu // cfg.swap_types),
-          f"--swap-size: {cfg.swap_size} bytes cannot hold {cfg.cpus} CPUs' clusters; "
-          f"accepted: at least {PAGE_SIZE * CLUSTER_PAGES} bytes per cluster on each device")
-    _need(cfg.swap_size <= 1 << 46, f"--swap-size: {cfg.swap_size} bytes is too large; accepted: up to 64T")
-    _need(1 <= cfg.clusters_per_cpu <= 4096,
-          f"--clusters-per-cpu: {cfg.clusters_per_cpu} is out of range; accepted: 1..4096")
-    _need(cfg.allocator in ALLOCATOR_NAMES,
-          f"--allocator: unknown allocator {cfg.allocator!r}; accepted: {', '.join(ALLOCATOR_NAMES)}")
-    _need(0 <= cfg.pools <= 1024, f"--pools: {cfg.pools} is out of range; accepted: 0 (one per swap type) or 1..1024")
-    _need(cfg.lock in LOCK_NAMES, f"--lock: unknown lock {cfg.lock!r}; accepted: {', '.join(LOCK_NAMES)}")
-    _need(cfg.compressor in ("lz4", "zstd", "synthetic"),
-          f"--compressor: unknown compressor {cfg.compressor!r}; accepted: {COMPRESSOR_HELP}")
+    for name, setting in SETTINGS.items():
+        value = getattr(cfg, name)
+        if name == "think_ns" and value is None:  # auto: sized by the runner
+            continue
+        if name == "pages":
+            for k, flag in PAGE_FLAGS.items():
+                schema_check(setting.spec.fields[k], getattr(value, k, None), flag, ConfigError)
+            continue
+        schema_check(setting.spec, list(value) if isinstance(value, tuple) else value, setting.flag, ConfigError)
+    per_device = max(1, -(-cfg.cpus * cfg.clusters_per_cpu // cfg.swap_types))  # clusters on the busiest device
+    need = PAGE_SIZE * CLUSTER_PAGES * per_device
+    _need(cfg.swap_size >= need,
+          f"--swap-size: {cfg.swap_size} bytes cannot hold {per_device} clusters of {PAGE_SIZE * CLUSTER_PAGES} bytes "
+          f"on each device ({cfg.cpus} CPUs x {cfg.clusters_per_cpu} clusters over {cfg.swap_types} swap type(s)); "
+          f"accepted: at least {need} bytes")
     if cfg.compressor == "synthetic":
         _need(cfg.synthetic_ns > 0, f"--compressor: synthetic needs a cost; accepted: {COMPRESSOR_HELP}")
     ok, why = compressor_available(cfg.compressor)
     _need(ok, f"--compressor: {cfg.compressor} is not available here ({why}); accepted: {COMPRESSOR_HELP}")
-    _need(1 <= cfg.zstd_level <= 19, f"--zstd-level: {cfg.zstd_level} is out of range; accepted: 1..19")
-    _need(cfg.pool_size >= PAGE_SIZE,
-          f"--pool-size: {cfg.pool_size} bytes is smaller than one {PAGE_SIZE}-byte page; "
-          f"accepted: at least {4 * PAGE_SIZE * cfg.npools} bytes ({cfg.npools} pool(s) of 4 pages)")
     _need(cfg.pool_size // PAGE_SIZE >= 4 * cfg.npools,
           f"--pool-size: {cfg.pool_size} bytes gives fewer than 4 pages to each of {cfg.npools} pool(s); "
           f"accepted: at least {4 * PAGE_SIZE * cfg.npools} bytes")
-    _need(cfg.pool_size <= 64 << 30, f"--pool-size: {cfg.pool_size} bytes is too large; accepted: up to 64G")
-    _need(cfg.writeback in WRITEBACK_NAMES,
-          f"--writeback: unknown path {cfg.writeback!r}; accepted: {', '.join(WRITEBACK_NAMES)}")
-    _need(cfg.lru in LRU_NAMES, f"--lru: unknown policy {cfg.lru!r}; accepted: {', '.join(LRU_NAMES)}")
-    _need(cfg.max_pool_frames >= 0, f"--max-pool-frames: {cfg.max_pool_frames} is negative; accepted: >= 1")
-    _need(0 <= cfg.max_pool_percent <= 100,
-          f"--max-pool-percent: {cfg.max_pool_percent} is out of range; accepted: 0 < percent <= 100")
-    _need(cfg.ram_size >= PAGE_SIZE, f"--ram-size: {cfg.ram_size} bytes is below one page; accepted: e.g. 8G")
     if cfg.max_pool_frames or cfg.max_pool_percent:
         _need(cfg.pool_limit_frames >= 1,
               f"--max-pool-{'frames' if cfg.max_pool_frames else 'percent'}: the pool limit is below one "
               f"4096-byte frame; accepted: a limit of at least one frame")
-    _need(0 <= cfg.dev_write_ns <= 10**8 and 0 <= cfg.dev_read_ns <= 10**8,
-          "--dev-write-ns/--dev-read-ns: out of range; accepted: 0..100000000 ns")
-    _need(cfg.protocol in PROTOCOL_NAMES,
-          f"protocol: unknown {cfg.protocol!r}; accepted: {', '.join(PROTOCOL_NAMES)}")
     maxobj = int(pool_max_size(ALLOCATORS[cfg.allocator]))
     reject = cfg.reject_above or maxobj
     _need(64 <= reject <= maxobj,
           f"--reject-above: {cfg.reject_above} is out of range; accepted: 64..{maxobj} for {cfg.allocator}")
     _settings_compatible(cfg)
-    _need(len(cfg.mix) == 3 and sum(cfg.mix) == 100 and min(cfg.mix) >= 0,
-          f"--mix: {'/'.join(map(str, cfg.mix))} must be three percentages summing to 100")
+    _need(sum(cfg.mix) == 100, f"--mix: {'/'.join(map(str, cfg.mix))} must be three percentages summing to 100")
     pm = cfg.pages
-    _need(min(pm.zero, pm.same, pm.incompressible) >= 0 and pm.zero + pm.same + pm.incompressible <= 100,
-          "--zero-pct/--same-pct/--incompressible-pct: each must be >= 0 and together at most 100")
+    _need(pm.zero + pm.same + pm.incompressible <= 100,
+          "--zero-pct/--same-pct/--incompressible-pct: together at most 100; accepted: percentages summing to <= 100")
     return cfg.replace(reject_above=reject)
 
 

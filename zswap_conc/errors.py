@@ -17,3 +17,22 @@ class Interrupted(Exception):
         super().__init__(f"interrupted by {signame}")
         self.signame = signame
         self.partial = partial
+
+
+class WriteFailed(Exception):
+    """A results file could not be written partway through (its folder vanished or filled up); what
+    was saved before stays where it was (``kept_in``), marked incomplete unless it was complete."""
+
+    def __init__(self, path: object, why: str, kept: int, total: int, kept_in: object = None,
+                 complete: bool = False, unit: str = "runs"):
+        kept_in = kept_in or path
+        if complete:
+            saved = f"{kept_in} holds all {total} {unit} (complete)"
+        elif kept:
+            saved = f"{kept_in} holds the {kept} of {total} {unit} finished before (marked incomplete)"
+        else:
+            saved = f"none of the {total} {unit} had been saved"
+        super().__init__(f"cannot write {path} ({why}); {saved}")
+        self.path = path
+        self.kept = kept
+        self.total = total

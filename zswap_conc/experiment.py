@@ -15,7 +15,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from zswap_conc.config import Config, ConfigError, PageMix, parse_compressor, parse_size, validate
+from zswap_conc.config import Config, ConfigError, parse_compressor, validate
 from zswap_conc.kernels import PROFILE_NAMES
 from zswap_conc.results.sweep import variant_label
 from zswap_conc.strategies import STRATEGIES
@@ -132,22 +132,28 @@ class Experiment:
         }
 
 
+CPUS_MAX = 4096  # CPU counts a sweep or lockbench may list (oversubscribed beyond the cores)
+
+
 def cpus_parse(text: str) -> tuple[int, ...]:
-    """'1,2,4,8' or '1-16' -> CPU counts."""
-    out: list[int] = []
+    """'1,2,4,8' or '1-16' -> CPU counts, each 1..CPUS_MAX."""
+    out: set[int] = set()
     try:
         for part in str(text).split(","):
             part = part.strip()
             if "-" in part:
                 lo, hi = (int(x) for x in part.split("-", 1))
-                out.extend(range(lo, hi + 1))
+                if not 1 <= lo <= hi <= CPUS_MAX:
+                    raise ValueError
+                out.update(range(lo, hi + 1))
             elif part:
-                out.append(int(part))
+                out.add(int(part))
     except ValueError:
-        raise ConfigError(f"--cpus: cannot read {text!r}; give counts like 1,2,4,8 or a range 1-16") from None
-    if not out or min(out) < 1:
-        raise ConfigError(f"--cpus: {text!r} must list CPU counts >= 1, e.g. 1,2,4 or 1-16")
-    return tuple(sorted(set(out)))
+        raise ConfigError(f"--cpus: cannot read {str(text)[:40]!r}; give counts 1..{CPUS_MAX} like 1,2,4,8 or a "
+                          f"range 1-16") from None
+    if not out or min(out) < 1 or max(out) > CPUS_MAX:
+        raise ConfigError(f"--cpus: {str(text)[:40]!r} must list CPU counts 1..{CPUS_MAX}, e.g. 1,2,4 or 1-16")
+    return tuple(sorted(out))
 
 
 def toml_load(path: str) -> dict:
@@ -160,58 +166,28 @@ def toml_load(path: str) -> dict:
             return tomllib.load(fh)
     except OSError as e:
         raise ConfigError(f"--config: cannot read {path} ({e.strerror})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"--config: {path} is not valid TOML ({e})") from None
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError, or bytes that are not UTF-8
+        raise ConfigError(f"--config: {path} is not valid TOML ({str(e)[:120]})") from None
 
 
-SWEEP_KEYS = {"strategies", "cpus", "repeats", "duration", "warmup", "workload", "compressor",
-              "swap_types", "out", "oversubscribe", "config", "kernel", "kernels"}
+def experiment_build(flags: dict, file_settings: dict | None = None, config_flags: dict | None = None) -> Experiment:
+    """Combine an experiment file's settings with flags given explicitly (flags win).  Every value of
+    the file is checked against ``schema.EXPERIMENT`` and its ``[config]`` table against the run
+    settings first, including the ones a flag then overrides; ``config_flags`` are run settings given
+    as flags (already parsed)."""
+    from zswap_conc.config import NONE_MEANS_PROFILE
+    from zswap_conc.schema import EXPERIMENT, SchemaError, config_table
 
-
-def experiment_build(flags: dict, file_settings: dict | None = None) -> Experiment:
-    """Combine an experiment file's settings with flags given explicitly (flags win)."""
-    s = dict(file_settings or {})
-    unknown = sorted(set(s) - SWEEP_KEYS)
-    if unknown:
-        raise ConfigError(f"--config: unknown setting {unknown[0]!r}; accepted: {', '.join(sorted(SWEEP_KEYS))}")
-    s.update({k: v for k, v in flags.items() if v is not None})
-    for key, kinds in (("repeats", (int,)), ("duration", (int, float)), ("warmup", (int, float)),
-                       ("swap_types", (int,)), ("oversubscribe", (bool,)), ("workload", (str,)),
-                       ("compressor", (str,)), ("strategies", (str, list)), ("cpus", (str, int, list)),
-                       ("out", (str,)), ("kernel", (str,)), ("kernels", (str, list))):
-        v = s.get(key)
-        if v is None:
-            continue
-        bad = not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds) or \
-            (isinstance(v, float) and v != v) or \
-            (isinstance(v, list) and not all(isinstance(x, (int if key == "cpus" else str)) and
-                                             not isinstance(x, bool) for x in v))
-        if bad:
-            raise ConfigError(f"--config: setting {key!r} = {v!r} has the wrong type; accepted: "
-                              f"{' or '.join(k.__name__ for k in kinds)}")
-    if "duration" in s and not 0 < s["duration"] <= 86400:
-        raise ConfigError(f"--duration: {s['duration']} is out of range; accepted: seconds > 0 (up to 86400)")
-    if "warmup" in s and not 0 <= s["warmup"] <= 3600:
-        raise ConfigError(f"--warmup: {s['warmup']} is out of range; accepted: 0..3600 seconds")
-    if "swap_types" in s and not 1 <= s["swap_types"] <= 32:
-        raise ConfigError(f"--swap-types: {s['swap_types']} is out of range; accepted: 1..32")
-    base_over = dict(s.get("config", {}) or {})
-    if not isinstance(base_over, dict):
-        raise ConfigError("--config: [config] must be a table of run settings")
-    for k in ("pool_size", "swap_size"):
-        if isinstance(base_over.get(k), str):
-            base_over[k] = parse_size(base_over[k], f"config.{k}")
-    if "pages" in base_over and isinstance(base_over["pages"], dict):
-        try:
-            base_over["pages"] = dataclasses.asdict(PageMix(**base_over["pages"]))
-        except TypeError as e:
-            raise ConfigError(f"--config: [config.pages]: {e}") from None
+    try:
+        s = EXPERIMENT.check(dict(file_settings or {}), "")
+        file_config = config_table(nullable=NONE_MEANS_PROFILE).check(s.get("config", {}), "config")
+    except SchemaError as e:
+        raise ConfigError(f"--config: {e}") from None
+    s.update({k: v for k, v in flags.items() if v is not None and k != "config"})
+    base_over = {**file_config, **(flags.get("config") or {}), **(config_flags or {})}
     if "kernel" in s:
         base_over["kernel"] = s["kernel"]
-    try:
-        base = Config.from_dict(base_over)
-    except TypeError as e:
-        raise ConfigError(f"--config: [config]: {e}") from None
+    base = Config.from_dict(base_over, "config")
     workload = s.get("workload", "thrash")
     if workload not in PRESETS:
         raise ConfigError(f"--workload: unknown workload {workload!r}; accepted: {', '.join(PRESETS)}")

@@ -40,9 +40,11 @@ CACHE_ENV = "NUMBA_CACHE_DIR"
 
 
 # modules no compiled function imports, directly or through another: editing them (the command line,
-# records, plots, the hunter's driver, the model) cannot make cached machine code stale
+# records, plots, the hunter's driver, the model, the runner's process handling, the schema) cannot
+# make cached machine code stale; tests/test_jit.py checks that none of them defines a compiled function
 NOT_COMPILED = ("commands/", "results/", "check/", "cli.py", "plot.py", "compare.py", "model.py", "experiment.py",
-                "sweep.py", "reclaim.py", "errors.py", "outputs.py", "kernels.py")
+                "sweep.py", "reclaim.py", "errors.py", "outputs.py", "kernels.py", "runner.py", "disturbance.py",
+                "schema.py", "compiling.py", "stats.py")
 
 
 def _source_hash() -> str:

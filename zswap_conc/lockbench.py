@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import time
 from collections import namedtuple
 from dataclasses import dataclass
@@ -64,10 +63,6 @@ from zswap_conc.results.lockbench import (
 from zswap_conc.results.meta import loadavg, machine_meta
 from zswap_conc.sync import cpu_relax, fetch_add, load_acquire, spin_ns, spin_trylock_step, spin_unlock
 
-DISTS = ("exponential", "fixed")
-HOLD_MAX_NS = 1e9  # a hold over a second is not a spinlock
-OUTSIDE_MAX_NS = 1e9
-
 # columns of bench[:], the loop's parameters
 LB_KIND = 0  # sync.LOCK_KINDS
 LB_HOLD = 1  # mean hold, cycles
@@ -97,6 +92,7 @@ class LockbenchConfig:
     duration: float = 1.0  # seconds measured
     warmup: float = 0.3  # seconds run before measuring
     pin: bool = True  # pin each worker to its own core where possible
+    rt: bool = False  # workers at a real-time priority where permitted (runner._RealTime)
     seed: int = 1  # random lock choice and times
     ops_per_cpu: int = 0  # > 0: fixed work instead of a timed window
     lockstat: bool = True  # always on: lock_stat's figures are what lockbench measures
@@ -109,22 +105,12 @@ class LockbenchConfig:
 
 
 def lockbench_validate(cfg: LockbenchConfig) -> LockbenchConfig:
-    """Every value checked; a ConfigError naming the flag otherwise."""
-    for flag, v, hi in (("--hold-ns", cfg.hold_ns, HOLD_MAX_NS), ("--outside-ns", cfg.outside_ns, OUTSIDE_MAX_NS)):
-        if not (isinstance(v, (int, float)) and 0 <= v <= hi):
-            raise ConfigError(f"{flag}: {v} is out of range; accepted: 0..{hi:.0f} ns")
-    if not 1 <= cfg.locks <= 1 << 16:
-        raise ConfigError(f"--locks: {cfg.locks} is out of range; accepted: 1..65536")
-    if cfg.lock not in sync.LOCK_KINDS:
-        raise ConfigError(f"--lock: unknown lock {cfg.lock!r}; accepted: {', '.join(sync.LOCK_KINDS)}")
-    if cfg.dist not in DISTS:
-        raise ConfigError(f"--dist: unknown distribution {cfg.dist!r}; accepted: {', '.join(DISTS)}")
-    if not 1 <= cfg.cpus <= 1024:
-        raise ConfigError(f"--cpus: {cfg.cpus} is out of range; accepted: 1..1024")
-    if not 0 < cfg.duration <= 86400:
-        raise ConfigError(f"--duration: {cfg.duration} is out of range; accepted: seconds > 0 (up to 86400)")
-    if not 0 <= cfg.warmup <= 3600:
-        raise ConfigError(f"--warmup: {cfg.warmup} is out of range; accepted: 0..3600 seconds")
+    """Every value checked against ``schema.LOCKBENCH``; a ConfigError naming the flag otherwise."""
+    from zswap_conc.schema import LOCKBENCH, LOCKBENCH_FLAGS
+    from zswap_conc.schema import check as schema_check
+
+    for name, spec in LOCKBENCH.fields.items():
+        schema_check(spec, getattr(cfg, name), LOCKBENCH_FLAGS.get(name, name), ConfigError)
     return cfg
 
 
@@ -257,13 +243,18 @@ _WARM: dict = {}
 
 def lockbench_warm_up() -> float:
     """Compile (or load from the cache) the loop in the parent, before any fork."""
+    from zswap_conc.compiling import compile_notice
+    from zswap_conc.runner import lockstat_warm
+
     if "t" in _WARM:
         return 0.0
     t0 = time.perf_counter()
-    cfg = LockbenchConfig(cpus=1, locks=2, hold_ns=10, outside_ns=10)
-    with LockbenchArena(cfg, shared=False) as ar:
-        ar.v.ctl[0, CTL_GO] = 1
-        lockbench_cpu_run(ar.v, 0, 64)
+    with compile_notice("lockbench loop"):
+        cfg = LockbenchConfig(cpus=1, locks=2, hold_ns=10, outside_ns=10)
+        with LockbenchArena(cfg, shared=False) as ar:
+            ar.v.ctl[0, CTL_GO] = 1
+            lockbench_cpu_run(ar.v, 0, 64)
+        lockstat_warm()
     _WARM["t"] = time.perf_counter() - t0
     return _WARM["t"]
 
@@ -286,14 +277,14 @@ def _body():
     from zswap_conc.runner import Body
 
     return Body(prepare=lockbench_warm_up, arena=lambda cfg, rate: LockbenchArena(cfg, True, rate), loop=_loop,
-                describe=lambda arena: {}, record=_record)
+                describe=lambda arena: {}, record=_record, lock_classes=(LOCK_CLASS,))
 
 
-def lockbench_run_one(cfg: LockbenchConfig) -> dict:
+def lockbench_run_one(cfg: LockbenchConfig, on_orphan=None) -> dict:
     """One CPU count measured, through the runner: its lockbench-run record."""
     from zswap_conc.runner import run
 
-    return run(cfg, body=_body())
+    return run(cfg, body=_body(), on_orphan=on_orphan)
 
 
 class LockbenchStopped(Exception):
@@ -310,32 +301,54 @@ class LockbenchStopped(Exception):
 def lockbench_run(shape: LockbenchConfig, cpus: tuple[int, ...], repeats: int, out: str | None,
                   progress: bool = True, allow_oversubscribe: bool = False) -> dict:
     """Every CPU count, ``repeats`` times, interleaved (repeats outermost), into one lockbench
-    document; rewritten after every run when ``out`` is given, so an interrupted one keeps its runs."""
+    document; rewritten after every run when ``out`` is given, so an interrupted one keeps its runs.
+    A write that fails raises ``WriteFailed``; the file then holds the runs saved before."""
+    from zswap_conc.errors import WriteFailed
+    from zswap_conc.sweep import Progress
+
     meta = machine_meta()
     meta["loadavg_start"] = loadavg()
     meta["compile_s"] = round(lockbench_warm_up(), 2)
     doc = lockbench_document(meta, shape.to_dict() | {"cpus": list(cpus), "repeats": repeats,
                                                         "oversubscribe": allow_oversubscribe})
     plan = [(rep, n) for rep in range(repeats) for n in cpus]
+    bar = Progress(len(plan)) if progress else None
+    saved = 0
+
+    def save() -> None:
+        nonlocal saved
+        if out:
+            try:
+                dump(doc, out)
+            except OSError as e:
+                raise WriteFailed(out, e.strerror or str(e), saved, len(plan)) from None
+            saved = len(doc["runs"])
+
+    def orphaned(reason: str, partial: dict) -> None:  # in a worker whose parent vanished: the file says why
+        if out:
+            doc["stopped_by"] = reason
+            dump(doc, out)
+
     try:
         for i, (rep, n) in enumerate(plan):
-            if progress:
-                print(f"[{i + 1}/{len(plan)}] cpus={n} repeat {rep + 1}/{repeats}"
-                      f"{' (oversubscribed)' if oversubscribed(n) else ''}", file=sys.stderr)
-            rec = lockbench_run_one(shape.replace(cpus=n))
+            if bar:
+                bar.show(i, f"cpus={n} repeat {rep + 1}/{repeats}{' (oversubscribed)' if oversubscribed(n) else ''}")
+            rec = lockbench_run_one(shape.replace(cpus=n), on_orphan=orphaned)
             doc["runs"].append(lockbench_entry(n, rep, rec))
             doc["points"] = lockbench_points(doc)
-            if out:
-                dump(doc, out)
+            save()
+        if bar:
+            bar.show(len(plan), "done")
+            bar.done()
     except (Interrupted, KeyboardInterrupt, WorkerDied) as e:
+        if bar:
+            bar.done()
         doc["stopped_by"] = str(e) if not isinstance(e, KeyboardInterrupt) else "interrupted by SIGINT"
         doc["points"] = lockbench_points(doc)
-        if out:
-            dump(doc, out)
+        save()
         raise LockbenchStopped(e, out, len(doc["runs"]), len(plan)) from None
     doc["complete"] = True
     doc["meta"]["loadavg_end"] = loadavg()
     doc["points"] = lockbench_points(doc)
-    if out:
-        dump(doc, out)
+    save()
     return doc

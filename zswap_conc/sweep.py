@@ -1,8 +1,11 @@
 """The contention sweep: every variant at every CPU count, repeated, interleaved, saved as it goes.
 
 After each run the whole results document is rewritten atomically (marked incomplete until the
-end), so an interrupted or killed sweep keeps every finished run.  The document and its points are
-the results layer's (``results.sweep``); this module only runs the experiment.
+end), so an interrupted or killed sweep keeps every finished run; if its parent is killed outright
+(SIGKILL), the orphaned workers of the run in flight write why into it.  A write that fails midway
+(the folder removed or full) stops the sweep with ``WriteFailed``, the file keeping the runs saved
+before.  The document and its points are the results layer's (``results.sweep``); this module only
+runs the experiment.  ``Progress`` is the progress line every long command shares.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from zswap_conc.errors import Interrupted, WorkerDied
+from zswap_conc.errors import Interrupted, WorkerDied, WriteFailed
 from zswap_conc.experiment import Experiment
+from zswap_conc.outputs import fallback_file
 from zswap_conc.results.document import dump
 from zswap_conc.results.meta import loadavg, machine_meta
 from zswap_conc.results.sweep import csv_write, lockstat_text, sweep_document, sweep_entry, sweep_points
@@ -22,26 +26,39 @@ from zswap_conc.runner import run, think_calibrate, warm_up
 
 
 class Progress:
-    """One line per step (a redrawn bar on a terminal): where a long command is, and its ETA."""
+    """One line per step (a redrawn bar on a terminal): where a long command is, and its ETA.
 
-    def __init__(self, total: int, stream=sys.stderr):
+    ``unit`` names what is counted ("runs", "s"); off a terminal a line is written at most every
+    ``every_s`` seconds (and for the last step), so a ten-minute soak logs ten lines, not 600."""
+
+    def __init__(self, total: int, stream=None, unit: str = "", every_s: float = 0.0):
         self.total = total
-        self.stream = stream
+        self.stream = stream or sys.stderr
         self.t0 = time.perf_counter()
-        self.tty = stream.isatty()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.unit = unit
+        self.every_s = every_s
+        self.last_line = -1e9
 
     def show(self, i: int, label: str) -> None:
         elapsed = time.perf_counter() - self.t0
+        if not self.tty and i < self.total and elapsed - self.last_line < self.every_s:
+            return
+        self.last_line = elapsed
         eta = elapsed / i * (self.total - i) if i else 0.0
         width = 24
-        filled = int(width * i / self.total) if self.total else width
+        filled = min(width, int(width * i / self.total)) if self.total else width
         bar = "#" * filled + "-" * (width - filled)
-        msg = f"[{bar}] {i}/{self.total} {label}  elapsed {elapsed:4.0f}s  ETA {eta:4.0f}s"
-        if self.tty:
-            self.stream.write("\r" + msg.ljust(100))
-        else:
-            self.stream.write(msg + "\n")
-        self.stream.flush()
+        unit = f" {self.unit}" if self.unit else ""
+        msg = f"[{bar}] {i}/{self.total}{unit} {label}  elapsed {elapsed:4.0f}s  ETA {eta:4.0f}s"
+        try:
+            if self.tty:
+                self.stream.write("\r" + msg.ljust(100))
+            else:
+                self.stream.write(msg + "\n")
+            self.stream.flush()
+        except OSError:  # a closed or broken stderr must not stop the measurement
+            pass
 
     def done(self) -> None:
         if self.tty:
@@ -65,7 +82,8 @@ def _median(xs: list[float]) -> float:
 
 
 def sweep_run(exp: Experiment, out: Path, progress: bool = True) -> dict:
-    """Run the experiment, saving after every run; raises SweepStopped if it ends early."""
+    """Run the experiment, saving after every run; raises SweepStopped if it ends early, WriteFailed
+    if the results folder breaks midway."""
     meta = machine_meta()
     meta["loadavg_start"] = loadavg()
     doc = sweep_document(meta, exp.to_dict())
@@ -74,20 +92,49 @@ def sweep_run(exp: Experiment, out: Path, progress: bool = True) -> dict:
     exp = dataclasses.replace(exp, base=base)
     doc["experiment"]["base_config"]["think_ns"] = base.think_ns
     plan = list(exp.configs())
-    bar = Progress(len(plan)) if progress else None
+    bar = Progress(len(plan), unit="runs") if progress else None
     json_path = out / "sweep.json"
     harness: list[float] = []
+    saved = 0
+
+    def save(path: Path, write) -> None:
+        try:
+            write(path)
+        except OSError as e:
+            why = e.strerror or str(e)
+            if not doc["complete"]:
+                doc["stopped_by"] = f"cannot write {path} ({why})"
+            kept_in, kept = (json_path, saved) if json_path.exists() else (None, 0)
+            if kept < len(doc["runs"]):  # the folder is gone, or its file lacks the last runs: keep them elsewhere
+                try:
+                    other = Path(fallback_file("sweep"))
+                    dump(doc, other)
+                    kept_in, kept = other, len(doc["runs"])
+                except OSError:
+                    pass
+            raise WriteFailed(path, why, kept, len(plan), kept_in=kept_in,
+                              complete=doc["complete"] and kept == len(plan)) from None
+
+    def save_doc() -> None:
+        nonlocal saved
+        save(json_path, lambda p: dump(doc, p))
+        saved = len(doc["runs"])
+
+    def orphaned(reason: str, partial: dict) -> None:  # in a worker whose parent vanished: the file says why
+        doc["stopped_by"] = reason
+        dump(doc, json_path)
+
     t_start = time.perf_counter()
     try:
         for i, (rep, v, n, cfg) in enumerate(plan):
             if bar:
                 bar.show(i, f"{v.label} cpus={n} repeat {rep + 1}/{exp.repeats}")
             t = time.perf_counter()
-            rec = run(cfg)
+            rec = run(cfg, on_orphan=orphaned)
             harness.append(time.perf_counter() - t - cfg.warmup - rec["seconds"])
             doc["runs"].append(sweep_entry(v.label, cfg.strategy, v.swap_types, n, rep, rec))
             doc["points"] = sweep_points(doc)
-            dump(doc, json_path)
+            save_doc()
         if bar:
             bar.show(len(plan), "done")
             bar.done()
@@ -97,18 +144,19 @@ def sweep_run(exp: Experiment, out: Path, progress: bool = True) -> dict:
         doc["stopped_by"] = str(e) if not isinstance(e, KeyboardInterrupt) else "interrupted by SIGINT"
         doc["meta"]["loadavg_end"] = loadavg()
         doc["points"] = sweep_points(doc)
-        dump(doc, json_path)
-        csv_write(doc, out / "sweep.csv")
+        save_doc()
+        save(out / "sweep.csv", lambda p: csv_write(doc, p))
         raise SweepStopped(e, json_path, len(doc["runs"]), len(plan)) from None
     doc["complete"] = True
     doc["meta"]["loadavg_end"] = loadavg()
     doc["wall_s"] = round(time.perf_counter() - t_start, 2)
     doc["harness_overhead_s"] = {"median": round(_median(harness), 3), "max": round(max(harness), 3)}
+    doc["disturbed_runs"] = sum(bool((r.get("disturbance") or {}).get("disturbed")) for r in doc["runs"])
     doc["points"] = sweep_points(doc)
-    dump(doc, json_path)
-    csv_write(doc, out / "sweep.csv")
-    (out / "lockstat.txt").write_text(lockstat_text(doc))
+    save_doc()
+    save(out / "sweep.csv", lambda p: csv_write(doc, p))
+    save(out / "lockstat.txt", lambda p: p.write_text(lockstat_text(doc)))
     from zswap_conc.plot import plot_docs
 
-    plot_docs([doc], [str(json_path)], out / "contention")
+    save(out / "contention.png", lambda p: plot_docs([doc], [str(json_path)], out / "contention"))
     return doc

@@ -9,6 +9,8 @@ import time
 
 from conftest import shm_entries
 
+from zswap_conc.runner import JOIN_TIMEOUT_S
+
 CLI = [sys.executable, "-m", "zswap_conc.cli"]
 
 
@@ -68,7 +70,8 @@ def test_killed_worker_stops_the_run_keeps_samples_and_leaks_nothing(tmp_path, n
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 1 and elapsed < 6
+    # the survivor is killed at once, not waited for: the join timeout bounds the whole command
+    assert p.returncode == 1 and elapsed < JOIN_TIMEOUT_S
     assert "worker for cpu 1 killed by signal 9 (SIGKILL)" in err and "Traceback" not in err
     rec = json.loads(out.read_text())
     assert rec["complete"] is False and "SIGKILL" in rec["stopped_by"] and len(rec["samples"]) >= 1

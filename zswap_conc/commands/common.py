@@ -4,12 +4,12 @@ workload flags of ``run``/``soak``, the Config they build, exit statuses and not
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
 from zswap_conc.config import (
     ALLOCATOR_NAMES,
-    FRAME_DEPTH_MAX,
     INDEX_NAMES,
     LOCK_NAMES,
     Config,
@@ -20,6 +20,7 @@ from zswap_conc.config import (
     parse_size,
 )
 from zswap_conc.kernels import DEFAULT_PROFILE, PROFILE_NAMES
+from zswap_conc.schema import INT64_MAX, SETTINGS, Float, Int, SchemaError
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run happened and found something wrong (integrity, a dead worker, a race)
@@ -31,20 +32,58 @@ class UsageError(Exception):
     """A command line argparse refused; printed as one line, exit status 2."""
 
 
-def int_flag(flag: str, lo: int, hi: int | None = None):
-    """An argparse type: an integer in [lo, hi], else a one-line error naming the range."""
+def _arg_error(e: Exception) -> argparse.ArgumentTypeError:
+    """A schema error as argparse words it: argparse itself names the flag first."""
+    text = str(e)
+    return argparse.ArgumentTypeError(text.split(": ", 1)[1] if ": " in text else text)
+
+
+def int_flag(flag: str, lo: int, hi: int = INT64_MAX):
+    """An argparse type: an integer in [lo, hi] (never beyond 64 bits), else a one-line error naming the range."""
+    spec = Int(lo, hi)
 
     def conv(text: str) -> int:
         try:
-            v = int(text, 0)
+            v = int(text.strip(), 0)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if v < lo or (hi is not None and v > hi):
-            rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-            raise argparse.ArgumentTypeError(f"{v} is out of range; accepted: {rng}")
-        return v
+            raise argparse.ArgumentTypeError(f"{one_line(text)[:40]!r} is not an integer; accepted: "
+                                             f"{spec.describe()}") from None
+        try:
+            return spec.check(v, flag)
+        except SchemaError as e:
+            raise _arg_error(e) from None
 
     return conv
+
+
+def float_flag(flag: str, lo: float, hi: float):
+    """An argparse type: a finite number in [lo, hi] (no nan, no inf)."""
+    spec = Float(lo, hi)
+
+    def conv(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{one_line(text)[:40]!r} is not a number; accepted: "
+                                             f"{spec.describe()}") from None
+        try:
+            return spec.check(v, flag)
+        except SchemaError as e:
+            raise _arg_error(e) from None
+
+    return conv
+
+
+def setting_flag(name: str):
+    """An argparse type for run setting ``name``: parsed, then checked against ``schema.SETTINGS``
+    (the same range a file's value gets)."""
+    setting = SETTINGS[name]
+    spec = setting.spec
+    if isinstance(spec, Int):
+        return int_flag(setting.flag, spec.lo, spec.hi)
+    if isinstance(spec, Float):
+        return float_flag(setting.flag, spec.lo, spec.hi)
+    raise TypeError(f"setting {name} is not a number")
 
 
 def seconds_flag(text: str) -> float:
@@ -60,7 +99,7 @@ def seconds_flag(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration; accepted: seconds > 0, e.g. 3 or 500ms") from None
-    if not v > 0 or v > 86400:
+    if not math.isfinite(v) or not v > 0 or v > 86400:
         raise argparse.ArgumentTypeError(f"{text} is out of range; accepted: seconds > 0 (up to 86400)")
     return v
 
@@ -100,7 +139,8 @@ def think_parse(text: str | None) -> int | None:
     try:
         v = int(str(text).strip(), 0)
     except ValueError:
-        raise ConfigError(f"--think-ns: cannot read {text!r}; accepted: nanoseconds 0..100000000, or auto") from None
+        raise ConfigError(f"--think-ns: cannot read {one_line(text)[:40]!r}; accepted: nanoseconds 0..100000000, "
+                          f"or auto") from None
     return v
 
 
@@ -110,54 +150,64 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pool and locking")
     g.add_argument("--strategy", default=None,
                    help="global | per-swaptype | hashed | split64m (default: the profile's)")
-    g.add_argument("--cpus", type=int_flag("--cpus", 1, 1024), default=2, help="simulated CPUs (default 2)")
-    g.add_argument("--buckets", type=int_flag("--buckets", 1, 65536), default=256, help="hashed: buckets (default 256)")
-    g.add_argument("--swap-types", type=int_flag("--swap-types", 1, 32), default=None, help="swap devices (default 1)")
+    g.add_argument("--cpus", type=setting_flag("cpus"), default=2, help="simulated CPUs (default 2)")
+    g.add_argument("--buckets", type=setting_flag("buckets"), default=256, help="hashed: buckets (default 256)")
+    g.add_argument("--swap-types", type=setting_flag("swap_types"), default=None, help="swap devices (default 1)")
     g.add_argument("--swap-size", default="16G", help="size of each swap device (default 16G)")
     g.add_argument("--allocator", default=None, help=f"{' | '.join(ALLOCATOR_NAMES)} (default: the profile's)")
-    g.add_argument("--pools", type=int_flag("--pools", 0, 1024), default=None,
+    g.add_argument("--pools", type=setting_flag("pools"), default=None,
                    help="0: one pool per swap type (2012); N: N pools chosen by hash (default: the profile's)")
     g.add_argument("--pool-size", default="256M", help="pool memory, split over the pools (default 256M)")
     g.add_argument("--lock", default="ticket", help=f"spinlock kind: {' | '.join(LOCK_NAMES)} (default ticket)")
     g.add_argument("--lockstat", default="on", help="on | off: lock_stat statistics (default on; off takes none, "
                    "to measure what they cost)")
     g.add_argument("--compressor", default="lz4", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
-    g.add_argument("--zstd-level", type=int_flag("--zstd-level", 1, 19), default=1,
+    g.add_argument("--zstd-level", type=setting_flag("zstd_level"), default=1,
                    help="zstd compression level (default 1)")
-    g.add_argument("--reject-above", type=int_flag("--reject-above", 0), default=0,
+    g.add_argument("--reject-above", type=setting_flag("reject_above"), default=0,
                    help="reject compressed sizes above this many bytes (default: largest object)")
     wb = p.add_argument_group("pool limit, writeback and the swap device")
-    wb.add_argument("--max-pool-frames", type=int_flag("--max-pool-frames", 0), default=0,
+    wb.add_argument("--max-pool-frames", type=setting_flag("max_pool_frames"), default=0,
                     help="pool limit in 4 KiB frames (default: the whole pool)")
-    wb.add_argument("--max-pool-percent", type=float, default=0.0, help="pool limit as %% of --ram-size")
+    wb.add_argument("--max-pool-percent", type=setting_flag("max_pool_percent"), default=0.0,
+                    help="pool limit as %% of --ram-size")
     wb.add_argument("--ram-size", default="8G", help="the simulated machine's RAM (default 8G)")
     wb.add_argument("--writeback", default=None,
                     help="recursive | denial-map | direct | deferred: what a full pool does (default: the profile's)")
     wb.add_argument("--lru", default=None, help="object | pageframe: reclaim order (default: the profile's)")
-    wb.add_argument("--frame-depth", type=int_flag("--frame-depth", 2, FRAME_DEPTH_MAX), default=8,
+    wb.add_argument("--frame-depth", type=setting_flag("frame_depth"), default=8,
                     help="operation frames per CPU: the bound on writeback recursion (default 8)")
-    wb.add_argument("--dev-write-ns", type=int_flag("--dev-write-ns", 0, 10**8), default=0,
+    wb.add_argument("--dev-write-ns", type=setting_flag("dev_write_ns"), default=0,
                     help="swap device: cost of writing a page (default 0)")
-    wb.add_argument("--dev-read-ns", type=int_flag("--dev-read-ns", 0, 10**8), default=0,
+    wb.add_argument("--dev-read-ns", type=setting_flag("dev_read_ns"), default=0,
                     help="swap device: cost of reading a page (default 0)")
     w = p.add_argument_group("workload")
     w.add_argument("--mix", default="50/35/15", help="store/load/invalidate percentages (default 50/35/15)")
-    w.add_argument("--clusters-per-cpu", type=int_flag("--clusters-per-cpu", 1, 4096), default=4,
+    w.add_argument("--clusters-per-cpu", type=setting_flag("clusters_per_cpu"), default=4,
                    help="256-slot clusters each CPU stores into (default 4)")
-    w.add_argument("--zero-pct", type=float, default=10.0, help="zero-filled pages, %% (default 10)")
-    w.add_argument("--same-pct", type=float, default=5.0, help="same-filled non-zero pages, %% (default 5)")
-    w.add_argument("--incompressible-pct", type=float, default=15.0, help="incompressible pages, %% (default 15)")
-    w.add_argument("--dup-rate", type=float, default=0.0,
+    w.add_argument("--zero-pct", type=float_flag("--zero-pct", 0, 100), default=10.0,
+                   help="zero-filled pages, %% (default 10)")
+    w.add_argument("--same-pct", type=float_flag("--same-pct", 0, 100), default=5.0,
+                   help="same-filled non-zero pages, %% (default 5)")
+    w.add_argument("--incompressible-pct", type=float_flag("--incompressible-pct", 0, 100), default=15.0,
+                   help="incompressible pages, %% (default 15)")
+    w.add_argument("--dup-rate", type=setting_flag("dup_rate"), default=0.0,
                    help="share of stores to a slot holding data that overwrite it (duplicate_entry) instead of "
                         "freeing it first, as the kernel does (default 0)")
     w.add_argument("--think-ns", default=None,
                    help="work between two operations of a CPU, ns, or auto: sized so that zswap takes the 16.73%% "
                         "of CPU time b8cf32dc6e8c measured for zswap_store (default auto; 0: back to back)")
-    w.add_argument("--seed", type=int_flag("--seed", 0), default=1, help="workload seed (default 1)")
+    w.add_argument("--seed", type=setting_flag("seed"), default=1, help="workload seed (default 1)")
     m = p.add_argument_group("measurement")
     m.add_argument("--duration", type=seconds_flag, default=None, help="seconds measured per run")
-    m.add_argument("--warmup", type=float, default=None, help="seconds run before measuring (default 0.5)")
+    m.add_argument("--warmup", type=setting_flag("warmup"), default=None,
+                   help="seconds run before measuring (default 0.5)")
     m.add_argument("--no-pin", action="store_true", help="do not pin workers to cores")
+    m.add_argument("--rt", action="store_true", help=RT_HELP)
+
+
+RT_HELP = ("run the workers at a real-time priority (SCHED_FIFO) where the system permits it, so other "
+           "processes cannot preempt a lock holder; they then starve while the run lasts (README: --rt)")
 
 
 def onoff_parse(text: str, flag: str) -> bool:
@@ -186,6 +236,7 @@ def config_from(ns: argparse.Namespace, base: Config | None = None) -> Config:
         pages=PageMix(zero=ns.zero_pct, same=ns.same_pct, incompressible=ns.incompressible_pct),
         seed=ns.seed,
         pin=not ns.no_pin,
+        rt=ns.rt,
         max_pool_frames=ns.max_pool_frames,
         max_pool_percent=ns.max_pool_percent,
         ram_size=parse_size(ns.ram_size, "--ram-size"),

@@ -23,6 +23,52 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int_flag("--depth", 1, 10), default=3, help="pct: bug depth d (default 3)")
     p.add_argument("--preemptions", type=int_flag("--preemptions", 0, 10), default=1,
                    help="dfs: preemption bound (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+class _Ticker:
+    """The hunt's progress: elapsed time against a budget in seconds (a redrawn bar on a terminal,
+    a line every 10 s otherwise), drawn from a thread -- the hunt loop lives in ``check`` and
+    reports nothing until it ends.  A budget of schedules shows the elapsed time alone."""
+
+    def __init__(self, seconds: float | None, executions: int | None):
+        import threading
+
+        from zswap_conc.sweep import Progress
+
+        self.seconds = seconds
+        self.executions = executions
+        self.bar = Progress(int(round(seconds)) if seconds else 0, unit="s", every_s=10.0)
+        self.stop = threading.Event()
+        self.drawn = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import time
+
+        t0 = time.perf_counter()
+        while not self.stop.wait(1.0):
+            t = time.perf_counter() - t0
+            self.drawn = True
+            if self.seconds:
+                self.bar.show(min(int(t), self.bar.total), "hunting")
+            elif self.bar.tty or int(t) % 10 == 0:
+                line = f"hunting: {self.executions} schedules to run, {t:.0f} s so far"
+                try:
+                    self.bar.stream.write(f"\r{line}" if self.bar.tty else f"{line}\n")
+                    self.bar.stream.flush()
+                except OSError:
+                    pass
+
+    def __enter__(self) -> _Ticker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        if self.drawn:
+            self.bar.done()
 
 
 def names_check(variant: str, strategy: str, scheduler: str | None = None) -> None:
@@ -68,8 +114,13 @@ def main(ns: argparse.Namespace) -> int:
     how = {"pct": f" (depth {ns.depth})", "dfs": f" (preemption bound {ns.preemptions})"}.get(ns.scheduler, "")
     print(f"zswap-conc hunt: variant {ns.variant}, scheduler {ns.scheduler}{how}, strategy {ns.strategy}, "
           f"seed {ns.seed}, budget {ns.budget}")
-    r = hunt(ns.variant, ns.scheduler, ns.strategy, budget_executions=executions, budget_seconds=seconds,
-             seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions, kernel=ns.kernel)
+    if ns.quiet:
+        r = hunt(ns.variant, ns.scheduler, ns.strategy, budget_executions=executions, budget_seconds=seconds,
+                 seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions, kernel=ns.kernel)
+    else:
+        with _Ticker(seconds, executions):
+            r = hunt(ns.variant, ns.scheduler, ns.strategy, budget_executions=executions, budget_seconds=seconds,
+                     seed=ns.seed, depth=ns.depth, preemptions=ns.preemptions, kernel=ns.kernel)
     rate = f"{r.executions / r.seconds:,.0f} schedules/s, {r.steps / r.seconds:,.0f} steps/s" if r.seconds else ""
     if not r.found:
         why = "explored every schedule within the bound" if r.exhausted else "budget spent"

@@ -10,17 +10,18 @@ unless --dist fixed."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from zswap_conc.commands.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    RT_HELP,
     compile_notices,
     cores_allowed,
     int_flag,
     ns_flag,
     seconds_flag,
+    setting_flag,
     stale_notice,
 )
 from zswap_conc.config import ConfigError
@@ -45,10 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"runs per CPU count (default {DEFAULT_REPEATS})")
     p.add_argument("--duration", type=seconds_flag, default=DEFAULT_DURATION,
                    help=f"seconds measured per run (default {DEFAULT_DURATION:g})")
-    p.add_argument("--warmup", type=float, default=DEFAULT_WARMUP,
+    p.add_argument("--warmup", type=setting_flag("warmup"), default=DEFAULT_WARMUP,
                    help=f"seconds before measuring (default {DEFAULT_WARMUP:g})")
     p.add_argument("--oversubscribe", action="store_true", help="allow more workers than cores (marked)")
     p.add_argument("--no-pin", action="store_true", help="do not pin workers to cores")
+    p.add_argument("--rt", action="store_true", help=RT_HELP)
     p.add_argument("--seed", type=int_flag("--seed", 0), default=1, help="random seed (default 1)")
     p.add_argument("--out", help="results file (default zswap-results/lockbench-<time>.json)")
     p.add_argument("--json", action="store_true", help="print the lockbench document as JSON")
@@ -70,7 +72,10 @@ def main(ns: argparse.Namespace) -> int:
                           f"or add --oversubscribe to measure beyond them (marked in the results)")
     shape = lockbench_validate(LockbenchConfig(hold_ns=ns.hold_ns, outside_ns=ns.outside_ns, locks=ns.locks,
                                                lock=ns.lock, dist=ns.dist, duration=ns.duration,
-                                               warmup=ns.warmup, pin=not ns.no_pin, seed=ns.seed))
+                                               warmup=ns.warmup, pin=not ns.no_pin, rt=ns.rt, seed=ns.seed))
+    from zswap_conc.runner import rt_check
+
+    rt_check(shape.replace(cpus=max(cpus)))
     out = ns.out or default_file("lockbench")
     out_file_check(out)
     compile_notices()
@@ -89,9 +94,15 @@ def main(ns: argparse.Namespace) -> int:
         print(f"zswap-conc: {'error: ' if isinstance(e.cause, WorkerDied) else ''}{e}; kept {e.kept} of {e.total} "
               f"runs in {e.path} (marked incomplete); shared memory removed", file=sys.stderr)
         return EXIT_FAILED if isinstance(e.cause, WorkerDied) else EXIT_INTERRUPTED
+    from zswap_conc.disturbance import causes_summary
+    from zswap_conc.results.document import json_text
+
+    bad = [r for r in doc["runs"] if (r.get("disturbance") or {}).get("disturbed")]
+    if bad:
+        print(f"warning: {len(bad)} of {len(doc['runs'])} runs were disturbed ({causes_summary(bad)}): their figures "
+              f"include the machine's other load; compare gives them no verdict", file=sys.stderr)
     if ns.json:
-        json.dump(doc, sys.stdout, indent=1)
-        print()
+        print(json_text(doc))
     else:
         print(lockbench_table(doc))
         print(f"wrote {out}")

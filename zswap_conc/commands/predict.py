@@ -14,8 +14,6 @@ the hand-off latency 'zswap-conc lockbench' measured at 2 CPUs on this machine (
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import textwrap
 
 from zswap_conc.commands.common import int_flag, ns_flag
@@ -227,16 +225,18 @@ def prediction_build(ns: argparse.Namespace) -> dict:
 
 def main(ns: argparse.Namespace) -> int:
     from zswap_conc.outputs import default_file, out_file_check
-    from zswap_conc.results.document import dump
+    from zswap_conc.results.document import dump, json_text
     from zswap_conc.results.prediction import prediction_table
 
     out = ns.out or default_file("prediction")
     out_file_check(out)
     doc = prediction_build(ns)
-    dump(doc, out)
+    try:
+        dump(doc, out)
+    except OSError as e:
+        raise ResultsError(f"--out: cannot write {out} ({e.strerror or e}); nothing was written") from None
     if ns.json:
-        json.dump(doc, sys.stdout, indent=1)
-        print()
+        print(json_text(doc))
     else:
         print(prediction_table(doc))
         print(f"wrote {out}")

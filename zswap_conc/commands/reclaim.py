@@ -4,10 +4,10 @@ and LRU policy, and its table."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from zswap_conc.commands.common import EXIT_FAILED, compile_notices, int_flag
 from zswap_conc.config import RECLAIM_CHURN_ROUNDS, RECLAIM_CHURN_SHARE, ConfigError
+from zswap_conc.errors import WriteFailed
 from zswap_conc.outputs import out_dir_prepare
 from zswap_conc.results.document import dump
 
@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", default=None, help="kernel profile for everything but the LRU and allocator "
                    "(default: the newest)")
     p.add_argument("--out", help="results folder (default zswap-results/reclaim-<time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def reclaim_table(doc: dict) -> str:
@@ -43,6 +44,7 @@ def reclaim_table(doc: dict) -> str:
 def main(ns: argparse.Namespace) -> int:
     from zswap_conc.plot import reclaim_plot
     from zswap_conc.reclaim import reclaim_run
+    from zswap_conc.sweep import Progress
 
     compile_notices()
     try:
@@ -53,13 +55,26 @@ def main(ns: argparse.Namespace) -> int:
         raise ConfigError(f"--fragmentation: cannot use {ns.fragmentation!r}; accepted: fractions in [0, 1), "
                           f"e.g. 0,0.3,0.6")
     out = out_dir_prepare(ns.out, "reclaim")
+    bar = None if ns.quiet else Progress(len(frags) * 4, unit="curves")
 
     def progress(done: int, total: int, label: str) -> None:
-        print(f"  [{done}/{total}] {label}", file=sys.stderr, flush=True)
+        if bar:
+            bar.total = total
+            bar.show(done, label)
 
+    from zswap_conc.runner import warm_up
+
+    warm_up()  # the first use compiles here, under its notice, not silently inside the first curve
+    if bar:
+        bar.show(0, "filling the first pool")
     doc = reclaim_run(frags, ns.clusters, ns.churn_rounds, ns.kernel, progress=progress)
-    dump(doc, out / "reclaim.json")
-    reclaim_plot(doc, out / "reclaim")
+    if bar:
+        bar.done()
+    try:
+        dump(doc, out / "reclaim.json")
+        reclaim_plot(doc, out / "reclaim")
+    except OSError as e:
+        raise WriteFailed(e.filename or out, e.strerror or str(e), 0, len(doc["curves"]), unit="curves") from None
     print(reclaim_table(doc))
     print(f"wrote {out}/reclaim.json, reclaim.png, reclaim.svg")
     return 0 if all(c["integrity_ok"] for c in doc["curves"]) else EXIT_FAILED

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from zswap_conc.commands.common import (
     EXIT_FAILED,
+    EXIT_USAGE,
     add_config_flags,
     compile_notices,
     config_from,
@@ -17,8 +17,8 @@ from zswap_conc.commands.common import (
     stale_notice,
 )
 from zswap_conc.config import ConfigError, validate
-from zswap_conc.outputs import default_file, out_file_check
-from zswap_conc.results.document import dump
+from zswap_conc.outputs import default_file, fallback_file, out_file_check
+from zswap_conc.results.document import dump, json_text
 from zswap_conc.results.run import (
     LOCK_STAT_COLUMNS,
     compressor_label,
@@ -92,8 +92,10 @@ def run_report(rec: dict, sort: str = "waittime-total") -> str:
         f"swap_types={c['swap_types']} "
         f"allocator={c['allocator']} ({c['alloc_lock']} lock) pools={c['pools'] or 'per-swaptype'} lock={c['lock']} "
         f"compressor={compressor_label(c)} think={c['think_ns']}ns measured={rec['seconds']:.2f}s",
-        f"machine: {m['cpu_model']}, {m['cores_allowed']} cores allowed, "
-        f"{'pinned' if m.get('pinned') else 'not pinned'}, load average {m.get('loadavg_start')}",
+        f"machine: {m['cpu_model']}, {m['cores_allowed']} cores allowed, {pin_label(m)}"
+        f"{', real-time priority' if (m.get('rt') or {}).get('granted') else ''}, "
+        f"load average {m.get('loadavg_start')} -> {m.get('loadavg_end')}",
+        disturbance_label(rec),
         f"throughput: {_fmt_rate(rec['throughput']['ops_s'])} ops/s total; per CPU: "
         + "  ".join(f"cpu{k} {_fmt_rate(x)}" for k, x in enumerate(per)),
         f"op mix: store {rec['mix']['store']:.1%}  load {rec['mix']['load']:.1%}  "
@@ -114,35 +116,77 @@ def run_report(rec: dict, sort: str = "waittime-total") -> str:
     return "\n".join(lines)
 
 
+def pin_label(meta: dict) -> str:
+    """Whether pinning held: asked for and every worker had only its core, or why not."""
+    if meta.get("pinned"):
+        return "pinned"
+    if meta.get("pin_requested"):
+        return "NOT pinned (asked for, but a worker could run elsewhere)"
+    return "not pinned"
+
+
+def disturbance_label(rec: dict) -> str:
+    """The report's disturbance line: what the rest of the machine did to the run."""
+    d = rec.get("disturbance")
+    if not d:
+        return "disturbance: not measured"
+    o = d.get("others", {})
+    others = o.get("cores_window")
+    figures = (f"other processes {others:.2f} cores" if others is not None else "other processes: unknown") + \
+        f", {len(d.get('preempted_holds', []))} preempted lock holder(s)"
+    if not d["disturbed"]:
+        return f"disturbance: none found ({figures})"
+    return f"disturbance: DISTURBED ({'; '.join(d['reasons'])})"
+
+
 def main(ns: argparse.Namespace) -> int:
     from zswap_conc.config import oversubscribed
+    from zswap_conc.disturbance import warning_line
     from zswap_conc.errors import Interrupted, WorkerDied
-    from zswap_conc.runner import run
+    from zswap_conc.runner import rt_check, run
 
     compile_notices()
     if ns.sort not in LOCK_STAT_COLUMNS:
         raise ConfigError(f"--sort: unknown column {ns.sort!r}; accepted: {', '.join(LOCK_STAT_COLUMNS)}")
     cfg = validate(config_from(ns))
+    rt_check(cfg)
     if ns.out:
         out_file_check(ns.out)
+    incomplete = ns.out or default_file("run", "-incomplete")  # where an early end keeps its samples
+    if not ns.out:
+        out_file_check(incomplete)
     stale_notice()
     if oversubscribed(cfg.cpus):
         print(oversub_warning(cfg.cpus, cores_allowed()), file=sys.stderr)
+
+    def orphaned(reason: str, partial: dict) -> None:  # in a worker whose parent vanished: the file says why
+        os.makedirs(os.path.dirname(incomplete) or ".", exist_ok=True)
+        dump(partial, incomplete)
+
     try:
-        rec = run(cfg)
+        rec = run(cfg, on_orphan=orphaned)
     except (WorkerDied, Interrupted) as e:
         if e.partial is not None:  # keep the samples taken so far
-            path = ns.out or default_file("run", "-incomplete")
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            dump(e.partial, path)
-            e.args = (f"{e.args[0]}; {len(e.partial['samples'])} per-second samples kept in {path} "
+            os.makedirs(os.path.dirname(incomplete) or ".", exist_ok=True)
+            dump(e.partial, incomplete)
+            e.args = (f"{e.args[0]}; {len(e.partial['samples'])} per-second samples kept in {incomplete} "
                       f"(marked incomplete)",)
         raise
+    if rec["disturbance"]["disturbed"]:
+        print(warning_line(rec["disturbance"]), file=sys.stderr)
+    lost = None
     if ns.out:
-        dump(rec, ns.out)
+        try:
+            dump(rec, ns.out)
+        except OSError as e:  # the path broke during the run: the finished record goes elsewhere
+            lost = f"cannot write {ns.out} ({e.strerror or e})"
+            ns.out = fallback_file("run")
+            dump(rec, ns.out)
     if ns.json:
-        json.dump(rec, sys.stdout, indent=1)
-        print()
+        print(json_text(rec))
     else:
         print(run_report(rec, ns.sort))
+    if lost:
+        print(f"zswap-conc: error: {lost}; the finished record was written to {ns.out} instead", file=sys.stderr)
+        return EXIT_USAGE
     return 0 if integrity_ok(rec) else EXIT_FAILED

@@ -64,6 +64,8 @@ def lockbench_entry(cpus: int, repeat: int, rec: dict) -> dict:
              "loadavg_start": rec["meta"].get("loadavg_start"), "cycles_per_ns": rec["meta"]["cycles_per_ns"],
              "lockstat_cost_ns": rec["meta"].get("lockstat_cost_ns")}
     entry.update({k: rec[k] for k in RUN_FIELDS})
+    if "disturbance" in rec:
+        entry["disturbance"] = rec["disturbance"]
     return entry
 
 
@@ -97,7 +99,8 @@ def lockbench_points(doc: dict) -> list[dict]:
             "cpus": n,
             "oversubscribed": any(r.get("oversubscribed") for r in rs),
             "repeats": len(rs),
-            "ops_s": {"median": round(med, 1), "min": round(min(ops), 1), "max": round(max(ops), 1)},
+            "ops_s": {"median": round(med, 1), "min": round(min(ops), 1), "max": round(max(ops), 1),
+                      "runs": [round(x, 1) for x in ops]},
             "linear": round(ops0 / n0 * n, 1) if n0 else 0.0,
             "speedup": round(speedup, 3),
             "efficiency": round(speedup * n0 / n, 3),
@@ -107,6 +110,8 @@ def lockbench_points(doc: dict) -> list[dict]:
             "hold_ns": round(statistics.median(run_hold_ns(r) for r in rs), 1),
             "handoff_ns": round(statistics.median(handoffs), 1) if handoffs else None,
             "integrity_ok": all(r["integrity"]["lost_updates"] == 0 for r in rs),
+            "disturbed_runs": sum(bool((r.get("disturbance") or {}).get("disturbed")) for r in rs),
+            "disturbed": any(bool((r.get("disturbance") or {}).get("disturbed")) for r in rs),
         })
     return points
 

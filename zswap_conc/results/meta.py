@@ -24,20 +24,36 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_revision() -> str | None:
-    here = Path(__file__).resolve().parent.parent.parent
-    if not (here / ".git").exists():
-        return None
+def _git_revision(root: Path) -> str | None:
+    def git(*args: str) -> subprocess.CompletedProcess:
+        # safe.directory: a clone owned by another user (a CI checkout run as root) is still read
+        return subprocess.run(["git", "-c", f"safe.directory={root}", "-C", str(root), *args],
+                              capture_output=True, text=True, timeout=5)
+
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
+        out = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
-    if out.returncode != 0:
+    if out.returncode != 0 or not out.stdout.strip():
         return None
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def git_revision() -> str | None:
+    """The revision of the code that runs: asked of git when the package runs from a clone (a
+    checkout, an editable install), else the one ``setup.py`` recorded when it was built from one
+    (``zswap_conc/_revision.py``); ``-dirty``: tracked files had uncommitted changes."""
+    here = Path(__file__).resolve().parent.parent.parent
+    if (here / ".git").exists():  # a directory in a clone, a file in a worktree
+        rev = _git_revision(here)
+        if rev is not None:
+            return rev
+    try:
+        from zswap_conc._revision import REVISION
+    except ImportError:
+        return None
+    return REVISION if isinstance(REVISION, str) else None
 
 
 def cpufreq_governor() -> str | None:

@@ -41,10 +41,11 @@ def prediction_points(doc: dict) -> list[dict]:
             out.append({
                 "variant": v["variant"], "strategy": v.get("strategy"), "swap_types": v.get("swap_types", 1),
                 "cpus": p["cpus"], "oversubscribed": False, "repeats": 0,
-                "ops_s": {"median": p["ops_s"], "min": p["ops_s"], "max": p["ops_s"]},
+                "ops_s": {"median": p["ops_s"], "min": p["ops_s"], "max": p["ops_s"], "runs": []},
                 "linear": p["linear"], "speedup": p["speedup"], "efficiency": p["efficiency"],
                 "wait_share": p["wait_share"], "contentions_per_acquisition": p["contentions_per_acquisition"],
                 "integrity_ok": True, "predicted": True, "input": p["cpus"] == v.get("from_cpus"),
+                "disturbed_runs": 0, "disturbed": False,
             })
     return out
 

@@ -18,7 +18,7 @@ RUN_FIELDS = ("seconds", "throughput", "samples", "mix", "counters", "zswap", "l
               "integrity", "writeback", "lock_spread")
 CSV_COLUMNS = ("variant", "strategy", "swap_types", "cpus", "oversubscribed", "repeats", "ops_s_median", "ops_s_min",
                "ops_s_max", "linear", "speedup", "efficiency", "wait_share", "contentions_per_acquisition",
-               "integrity_ok")
+               "integrity_ok", "disturbed_runs")
 
 
 def variant_label(strategy: str, swap_types: int, writeback: str | None = None) -> str:
@@ -38,9 +38,18 @@ def sweep_entry(label: str, strategy: str, swap_types: int, cpus: int, repeat: i
              "writeback": rec["config"]["writeback"], "cpus": cpus,
              "repeat": repeat, "oversubscribed": rec["meta"]["oversubscribed"],
              "pinned": rec["meta"].get("pinned"), "loadavg_start": rec["meta"].get("loadavg_start"),
+             "loadavg_end": rec["meta"].get("loadavg_end"), "rt": rec["meta"].get("rt"),
              "cycles_per_ns": rec["meta"]["cycles_per_ns"]}
     entry.update({k: rec[k] for k in RUN_FIELDS})
+    if "disturbance" in rec:
+        entry["disturbance"] = rec["disturbance"]
     return entry
+
+
+def run_disturbed(r: dict) -> bool:
+    """A run (record or entry) the rest of the machine disturbed (``disturbance.verdict``)."""
+    d = r.get("disturbance")
+    return bool(d and d.get("disturbed"))
 
 
 def _median(xs):
@@ -79,7 +88,8 @@ def sweep_points(doc: dict) -> list[dict]:
                 "cpus": n,
                 "oversubscribed": any(r.get("oversubscribed") for r in rs),
                 "repeats": len(rs),
-                "ops_s": {"median": round(med, 1), "min": round(min(ops), 1), "max": round(max(ops), 1)},
+                "ops_s": {"median": round(med, 1), "min": round(min(ops), 1), "max": round(max(ops), 1),
+                          "runs": [round(x, 1) for x in ops]},
                 "linear": round(linear, 1),
                 "speedup": round(speedup, 3),
                 "efficiency": round(speedup * n0 / n, 3),
@@ -87,6 +97,8 @@ def sweep_points(doc: dict) -> list[dict]:
                 "contentions_per_acquisition": _median_known(
                     [r["contention"]["contentions_per_acquisition"] for r in rs]),
                 "integrity_ok": all(integrity_ok(r) for r in rs),
+                "disturbed_runs": sum(run_disturbed(r) for r in rs),
+                "disturbed": any(run_disturbed(r) for r in rs),
             })
     return points
 
@@ -99,10 +111,10 @@ def run_point(doc: dict) -> dict:
         "variant": variant_label(c["strategy"], c["swap_types"]), "strategy": c["strategy"],
         "swap_types": c["swap_types"], "cpus": c["cpus"],
         "oversubscribed": doc["meta"].get("oversubscribed", False), "repeats": 1,
-        "ops_s": {"median": ops, "min": ops, "max": ops}, "linear": ops, "speedup": 1.0, "efficiency": 1.0,
-        "wait_share": doc["contention"]["wait_share"],
+        "ops_s": {"median": ops, "min": ops, "max": ops, "runs": [ops]}, "linear": ops, "speedup": 1.0,
+        "efficiency": 1.0, "wait_share": doc["contention"]["wait_share"],
         "contentions_per_acquisition": doc["contention"]["contentions_per_acquisition"],
-        "integrity_ok": True,
+        "integrity_ok": integrity_ok(doc), "disturbed_runs": int(run_disturbed(doc)), "disturbed": run_disturbed(doc),
     }
 
 
@@ -123,6 +135,9 @@ def doc_points(doc: dict, source: str) -> list[dict]:
         except (KeyError, TypeError) as e:
             raise ResultsError(f"{source}: a run lacks field {e}") from None
     if doc["kind"] == "run":
+        if "throughput" not in doc:
+            raise ResultsError(f"{source}: an incomplete run ({doc.get('stopped_by') or 'stopped early'}) has no "
+                               f"results to read; accepted: a complete run, sweep, lockbench or prediction")
         try:
             return [run_point(doc)]
         except (KeyError, TypeError) as e:
@@ -138,7 +153,8 @@ def csv_write(doc: dict, path: Path) -> None:
         for p in sweep_points(doc):
             w.writerow([p["variant"], p["strategy"], p["swap_types"], p["cpus"], p["oversubscribed"], p["repeats"],
                         p["ops_s"]["median"], p["ops_s"]["min"], p["ops_s"]["max"], p["linear"], p["speedup"],
-                        p["efficiency"], p["wait_share"], p["contentions_per_acquisition"], p["integrity_ok"]])
+                        p["efficiency"], p["wait_share"], p["contentions_per_acquisition"], p["integrity_ok"],
+                        p["disturbed_runs"]])
 
 
 def lockstat_text(doc: dict) -> str:
