@@ -54,6 +54,10 @@ def main(ns: argparse.Namespace) -> int:
     if not frags or not all(0 <= x < 1 for x in frags):
         raise ConfigError(f"--fragmentation: cannot use {ns.fragmentation!r}; accepted: fractions in [0, 1), "
                           f"e.g. 0,0.3,0.6")
+    if ns.kernel is not None:
+        from zswap_conc.kernels import profile_get
+
+        profile_get(ns.kernel)  # an unknown profile is refused before any work
     out = out_dir_prepare(ns.out, "reclaim")
     bar = None if ns.quiet else Progress(len(frags) * 4, unit="curves")
 
