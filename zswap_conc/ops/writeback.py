@@ -297,7 +297,8 @@ def _claim_step(a, cpu, f, cnt) -> int:
             f[F_PC] = WB_PUT_LOCK
             return PROGRESS
         return _retry(a, cpu, f)
-    skip = p[P_PROTOCOL] == PROTOCOL_NO_RECHECK or (mutant(a, M_RECHECK_REMOVED) and p[P_WB_ORDER] != WB_CLAIM_FIRST)
+    # neither 3.11 (2013) nor the 2023 bug re-checks: 04fc7816089c added it (6.4)
+    skip = p[P_PROTOCOL] != PROTOCOL_CORRECT or (mutant(a, M_RECHECK_REMOVED) and p[P_WB_ORDER] != WB_CLAIM_FIRST)
     after = WB_DECOMPRESS if skip else WB_RECHECK_LOCK
     f[F_PC] = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, after)
     return PROGRESS
