@@ -81,8 +81,9 @@ class PoolMachine(RuleBasedStateMachine):
 
     @initialize(settings=world_settings(), ncpus=st.integers(CPUS_MIN, CPUS_MAX))
     def setup(self, settings, ncpus):
-        if self.variant != "none":
+        if self.variant != "none":  # the variant's own world: its settings and its CPUs
             settings = VARIANTS[self.variant].program.settings_dict
+            ncpus = VARIANTS[self.variant].program.ncpus
         program = Program(settings_normal(settings), ((),) * ncpus)
         self.ex = world_get(program).execution(program)
         self.n = ncpus
