@@ -60,7 +60,7 @@ VARIANTS = {
                     "writeback vs swapoff: writeback takes an entry off the LRU, drops the LRU's lock and "
                     "then takes the tree's lock; swapoff can invalidate every slot and free the tree in "
                     "between (use-after-free of the tree)",
-                    {"kernel": "6.8", "writeback": "direct"},
+                    {"kernel": "6.6", "writeback": "direct"},  # pin-first, as in 6.5-6.8 (f999f38b4e6f)
                     ops=((("writeback", 0),), (("swapoff", 0),)),
                     origin="5878303c5353 mm/zswap: fix race between lru writeback and swapoff (6.9): "
                            "secure the swap-cache folio first, then look the tree up"),
