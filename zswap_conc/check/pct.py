@@ -7,8 +7,10 @@ i-th change point the CPU that ran drops to priority d-i, below every initial on
 d is found with probability at least 1/(n * k^(d-1)) per execution.
 
 k is the execution's length.  Unless it is given, it is measured: the longest execution seen so
-far in this hunt (the first execution, before any was seen, uses K_FIRST), so no change point falls
-after the execution has ended.
+far (the first execution, before any was seen, uses K_FIRST; an execution cut off at the step limit
+does not count), so that no change point falls after the execution has ended.  The estimate is kept per
+program (a trial, hunt.py): carrying it from one trial to the next would make trial i's work depend
+on which trials ran before it, and ``--jobs N`` would no longer find what one job finds.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class PctScheduler(Scheduler):
         return True
 
     def execution_done(self, ex) -> None:
-        if not self.fixed:
+        if not self.fixed and not ex.truncated:  # one cut off at the step limit says nothing of k
             n = len(ex.schedule)
             self.k = max(self.k, n) if self.seen else max(2, n)
             self.seen = True
