@@ -1,5 +1,6 @@
 """Race-hunter figures: schedules and steps explored per second, and schedules needed to find each
 known-buggy variant per scheduler (median over seeds; PCT against random is measured, not asserted).
+bench/hunt_figures.py writes the same figures, with --jobs 2 and dfs against dpor, as one results file.
 
     python -m pytest bench/test_bench_hunt.py --benchmark-only
 """
@@ -11,10 +12,11 @@ import pytest
 from zswap_conc.check.hunt import hunt
 
 SEEDS = range(7)
-BUGGY = ("no-refcount-2013", "no-recheck-2023", "recursive-writeback-2012", "lock-order-inversion")
+BUGGY = ("no-refcount-2013", "no-recheck-2023", "writeback-swapoff-2024", "recursive-writeback-2012",
+         "lock-order-inversion")
 
 
-@pytest.mark.parametrize("scheduler", ["random", "pct", "dfs"])
+@pytest.mark.parametrize("scheduler", ["random", "pct", "dfs", "dpor"])
 def test_exploration_rate(benchmark, scheduler):
     results = []
 
@@ -28,14 +30,14 @@ def test_exploration_rate(benchmark, scheduler):
                                 steps_per_schedule=round(r.steps / r.executions, 1))
 
 
-@pytest.mark.parametrize("scheduler", ["random", "pct", "dfs"])
+@pytest.mark.parametrize("scheduler", ["random", "pct", "dfs", "dpor"])
 @pytest.mark.parametrize("variant", BUGGY)
 def test_schedules_to_find(benchmark, variant, scheduler):
     needed = []
 
     def find_all():
         needed.clear()
-        for seed in SEEDS if scheduler != "dfs" else [0]:
+        for seed in SEEDS if scheduler not in ("dfs", "dpor") else [0]:
             r = hunt(variant, scheduler, budget_executions=5000, seed=seed,
                      preemptions=2 if variant == "no-refcount-2013" else 1)
             needed.append(r.executions if r.found else None)

@@ -162,6 +162,10 @@ FIELDS = (
     "cpu_page", "cpu_cbuf", "cpu_out", "cpu_zctx", "device", "frame_lru", "obj_owner",
 )  # fmt: skip
 ArenaViews = namedtuple("ArenaViews", FIELDS)
+# the race hunter's arena: the same arrays plus checked mode's own (checked.py), so that numba builds
+# the step code a second time, with its hooks, for this type only
+CHECK_FIELDS = ("chk_ctl", "chk_gen", "chk_fp", "chk_tree_dead")
+CheckedViews = namedtuple("CheckedViews", FIELDS + CHECK_FIELDS)
 
 
 class Layout:
@@ -183,8 +187,9 @@ class Layout:
         xa_indices(p, keys, indices)
         return xa_nodes_needed(trees, indices)
 
-    def __init__(self, cfg: Config, corpus_pages: int):
+    def __init__(self, cfg: Config, corpus_pages: int, checked: bool = False):
         self.cfg = cfg
+        self.checked = checked
         self.ncpus = cfg.cpus
         self.ntrees = strategies.tree_count(cfg.strategy, cfg.swap_types, cfg.slots_per_type, cfg.buckets)
         self.npools = cfg.npools
@@ -240,9 +245,13 @@ class Layout:
             "frame_lru": ((self.nframes, 2), i8),
             "obj_owner": ((self.nframes * lru.OBJS_PER_FRAME,), i8),
         }
+        if checked:
+            self.shapes.update({"chk_ctl": ((8,), i8), "chk_gen": ((self.nentries,), i8),
+                                "chk_fp": ((n, 64), i8), "chk_tree_dead": ((self.ntrees,), i8)})
+        self.fields = FIELDS + (CHECK_FIELDS if checked else ())
         self.offsets = {}
         off = 0
-        for name in FIELDS:
+        for name in self.fields:
             shape, dt = self.shapes[name]
             off = (off + 4095) & ~4095  # page-align: every array starts on its own lines
             self.offsets[name] = off
@@ -420,10 +429,11 @@ def corpus_get():
 class Arena:
     """One run's shared state.  Use as a context manager: leaving it unlinks the segment."""
 
-    def __init__(self, cfg: Config, shared: bool = True, cycles_per_ns: float = 1.0):
+    def __init__(self, cfg: Config, shared: bool = True, cycles_per_ns: float = 1.0, checked: bool = False):
+        """``checked``: a private arena for the race hunter, with checked mode's arrays (CheckedViews)."""
         corpus, clen, digest, desc = corpus_get()
         self.cfg = cfg
-        self.layout = lay = Layout(cfg, corpus.shape[0])
+        self.layout = lay = Layout(cfg, corpus.shape[0], checked)
         self.corpus_desc = desc
         self.cycles_per_ns = cycles_per_ns
         self.shm = None
@@ -438,11 +448,11 @@ class Arena:
             buf = self._private.data
         try:
             views = {}
-            for name in FIELDS:
+            for name in lay.fields:
                 shape, dt = lay.shapes[name]
                 count = int(np.prod(shape))
                 views[name] = np.frombuffer(buf, dtype=dt, count=count, offset=lay.offsets[name]).reshape(shape)
-            self.v = ArenaViews(**views)
+            self.v = (CheckedViews if checked else ArenaViews)(**views)
             self._init(corpus, clen)
         except BaseException:
             self.close()

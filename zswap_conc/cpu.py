@@ -25,6 +25,7 @@ from zswap_conc.arena import (
     G_SHRINK,
     WRITEBACK_DEFERRED,
 )
+from zswap_conc.checked import FP_GLOBAL, chk_touch
 from zswap_conc.jit import HOT
 from zswap_conc.ops.counters import C_OPS, C_SHRINK_RUNS, C_SLOT_BUSY
 from zswap_conc.ops.frame import BLOCKED, DONE, OP_WRITEBACK, op_begin, op_begin_writeback
@@ -69,6 +70,27 @@ def op_run(a, cpu, op, phase, target) -> None:
 
 
 @njit(**HOT)
+def shrink_claim(a, cpu) -> int:
+    """Deferred writeback: the worker loop's look for shrink work a store queued.  Claims it and
+    returns the LRU to shrink (the pools' LRUs in turn, an allocator's; or zswap's one), else -1.
+    The race hunter schedules the same check as its ``shrink`` operation."""
+    chk_touch(a, cpu, FP_GLOBAL)
+    if load_acquire(a.ctl[2], G_SHRINK) == 1 and atomic_cas(a.ctl[2], G_SHRINK, 1, 2) == 1:
+        lru = a.cpu_state[cpu, CS_SHRINK_POOL] % a.params[P_NLRUS]
+        a.cpu_state[cpu, CS_SHRINK_POOL] += 1
+        return lru
+    return -1
+
+
+@njit(**HOT)
+def shrink_done(a, cpu, phase) -> None:
+    """The shrinker's writeback ended: count the run, let the next store queue work again."""
+    chk_touch(a, cpu, FP_GLOBAL)
+    a.cnt[phase, cpu, C_SHRINK_RUNS] += 1
+    store_release(a.ctl[2], G_SHRINK, 0)
+
+
+@njit(**HOT)
 def cpu_run(a, cpu, max_ops) -> int:
     """Run ``cpu``'s workload until the stop flag (or ``max_ops`` operations if > 0)."""
     ctl = a.ctl[0]
@@ -90,15 +112,12 @@ def cpu_run(a, cpu, max_ops) -> int:
                 cpu_relax()
             continue
         phase = load_acquire(ctl, CTL_PHASE)
-        if deferred and load_acquire(a.ctl[2], G_SHRINK) == 1 and atomic_cas(a.ctl[2], G_SHRINK, 1, 2) == 1:
-            # shrink work was queued by a store that found the pool full: this CPU runs it, on the
-            # pools' LRUs in turn (an allocator's) or on zswap's one LRU
-            lru = a.cpu_state[cpu, CS_SHRINK_POOL] % a.params[P_NLRUS]
-            a.cpu_state[cpu, CS_SHRINK_POOL] += 1
-            op_run(a, cpu, OP_WRITEBACK, phase, lru)
-            a.cnt[phase, cpu, C_SHRINK_RUNS] += 1
-            store_release(a.ctl[2], G_SHRINK, 0)
-            continue
+        if deferred and load_acquire(a.ctl[2], G_SHRINK) == 1:
+            lru = shrink_claim(a, cpu)  # shrink work queued by a store that found the pool full
+            if lru >= 0:
+                op_run(a, cpu, OP_WRITEBACK, phase, lru)
+                shrink_done(a, cpu, phase)
+                continue
         op, slot = workload_next(a, cpu)
         if slot < 0:
             a.cnt[phase, cpu, C_SLOT_BUSY] += 1

@@ -28,7 +28,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from zswap_conc import checked
 from zswap_conc.arena import G_FRAMES_USED, SL_KEY, SL_ON_DEVICE
+from zswap_conc.checked import (
+    FP_SLOT,
+    M_FREE_FORGOTTEN,
+    M_LOCK_REMOVED,
+    W_LRU,
+    W_POOL,
+    chk_gen_bump,
+    chk_held,
+    chk_refcount,
+    chk_touch,
+    chk_tree,
+    mutant,
+)
 from zswap_conc.compress import DECOMPRESS_TOKEN, decompress
 from zswap_conc.index import N_KEY, NIL, index_erase
 from zswap_conc.jit import HOT, STEP, bytes_copy
@@ -42,6 +56,7 @@ from zswap_conc.ops.frame import (
     F_PC,
     F_PHASE,
     F_SLOT,
+    OP_INVALIDATE,
     OP_WRITEBACK,
     PC_FREE,
     PC_FREE_FIRST,
@@ -72,6 +87,8 @@ ENTRY_NEW = 1  # allocated, not yet in a tree
 ENTRY_LIVE = 2  # linked into its tree
 ENTRY_DEAD = 3  # erased from the tree, references still held
 
+assert (checked._E_STATE, checked._ENTRY_NEW, checked._ENTRY_DEAD) == (E_STATE, ENTRY_NEW, ENTRY_DEAD)
+
 FREE_STEP_NAMES = ("free: lru_lock or allocator lock", "free: lru del", "free: allocator lock", "free: pool_free")
 
 
@@ -84,6 +101,7 @@ def entry_alloc(a, slot) -> int:
             a.nodes[e, N_KEY] = a.slots[slot, SL_KEY]
             a.nodes[e, E_SLOT] = slot
             a.nodes[e, E_HANDLE] = -1
+            chk_gen_bump(a, e)
             return e
     return NIL
 
@@ -99,10 +117,12 @@ def entry_free(a, e) -> None:
 def entry_read(a, cpu, e, out) -> bool:
     """Copy entry ``e``'s object out of the pool and decompress it into ``out``."""
     n = a.nodes
+    chk_touch(a, cpu, FP_SLOT + n[e, E_SLOT])
     if n[e, E_HANDLE] < 0:
         out.view(np.int64)[:] = n[e, E_VALUE]
         return True
     length = n[e, E_LENGTH]
+    chk_touch(a, cpu, pool_lock_id(a, n[e, E_POOL], length))  # the object's bytes: ordered by its pool
     cbuf = a.cpu_cbuf[cpu]
     pool_obj_read(a.params[P_ALLOCATOR], a.frame_meta, a.pool_data, n[e, E_HANDLE], cbuf, length)
     r = decompress(a.params, a.cpu_zctx[cpu, 1], cbuf, length, out)
@@ -123,8 +143,9 @@ def entry_decompress(a, cpu, e, cnt) -> bool:
 
 
 @njit(**HOT)
-def entry_erase(a, t, e) -> None:
+def entry_erase(a, cpu, t, e) -> None:
     """Unlink ``e`` from tree ``t`` (its lock held); a per-tree LRU (2012) loses it with it."""
+    chk_tree(a, cpu, t, True)
     index_erase(a.params, a.roots, a.nodes, a.xa, t, e)
     a.nodes[e, E_STATE] = ENTRY_DEAD
     if a.params[P_LRU_LOCK] == LRU_LOCK_TREE:
@@ -132,12 +153,23 @@ def entry_erase(a, t, e) -> None:
 
 
 @njit(**HOT)
-def entry_put(a, f, e) -> None:
+def entry_put(a, cpu, f, e) -> None:
     """Drop one reference to ``e`` (the tree's lock held, or no refcount kept); if it was the last,
     ``e`` is this operation's to free (F_OLD)."""
+    chk_refcount(a, cpu, e)
     a.nodes[e, E_REFCOUNT] -= 1
     if a.nodes[e, E_REFCOUNT] == 0:
+        if mutant(a, M_FREE_FORGOTTEN) and f[F_OP] == OP_INVALIDATE:
+            return
         f[F_OLD] = e
+
+
+@njit(**HOT)
+def _cs_unlock(a, cpu, f, lk) -> None:
+    """The unlock at the end of a tree_lock section (which the lock-removed mutant never took)."""
+    if mutant(a, M_LOCK_REMOVED) and f[F_OP] == OP_INVALIDATE:
+        return
+    unlock(a, lk, cpu, f[F_PHASE])
 
 
 @njit(**HOT)
@@ -147,13 +179,13 @@ def cs_end(a, cpu, f, lk, then, keep_for_free) -> int:
     ``keep_for_free`` (the profile frees under the tree's lock), after releasing it otherwise."""
     if f[F_OLD] != NIL:
         f[F_AFTER_FREE] = then
-        if keep_for_free:
+        if keep_for_free and not (mutant(a, M_LOCK_REMOVED) and f[F_OP] == OP_INVALIDATE):
             f[F_HELD] = lk + 1
         else:
-            unlock(a, lk, cpu, f[F_PHASE])
+            _cs_unlock(a, cpu, f, lk)
         f[F_PC] = PC_FREE_FIRST
         return PROGRESS
-    unlock(a, lk, cpu, f[F_PHASE])
+    _cs_unlock(a, cpu, f, lk)
     if then < 0:
         return op_done(a, cpu, f)
     f[F_PC] = then
@@ -210,6 +242,7 @@ def _pool_free(a, cpu, f, old) -> int:
     pl = n[old, E_POOL]
     length = n[old, E_LENGTH]
     alloc = a.params[P_ALLOCATOR]
+    chk_held(a, cpu, pool_lock_id(a, pl, length), W_POOL)
     freed = pool_free(alloc, a.pool_meta, a.pool_heads, a.frame_meta, a.frame_free, pl, h, length)
     if a.params[P_LRU_LOCK] == LRU_LOCK_ALLOC:
         obj_lru_del(a.lru_meta, n, pl, old)
@@ -237,6 +270,7 @@ def entry_free_step(a, cpu, f) -> int:
             return lock_step(a, cpu, f, lru_lock_id(a, 0), PC_FREE_LRU)
         return lock_step(a, cpu, f, pool_lock_id(a, n[old, E_POOL], n[old, E_LENGTH]), PC_FREE)
     if pc == PC_FREE_LRU:
+        chk_held(a, cpu, lru_lock_id(a, 0), W_LRU)
         obj_lru_del(a.lru_meta, n, 0, old)
         unlock(a, lru_lock_id(a, 0), cpu, f[F_PHASE])
         f[F_PC] = PC_FREE_LOCK

@@ -20,6 +20,7 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.arena import CS_DEPTH, CS_STORE_DEPTH, CS_STORE_DEPTH_MAX, SL_KEY
+from zswap_conc.checked import W_SLOT, chk_slot
 from zswap_conc.index import NIL
 from zswap_conc.jit import HOT
 from zswap_conc.ops.counters import C_BLOCKED_STEPS, C_DEPTH_HIST, DEPTH_HIST_LEN
@@ -131,6 +132,7 @@ def frame_push(a, cpu, op, phase) -> int:
 def op_begin(a, cpu, op, slot, phase) -> None:
     """Push a store, load or invalidate of ``slot``, with the swap path around it; the caller holds
     the slot's busy bit."""
+    chk_slot(a, cpu, slot, W_SLOT)
     f = a.frames[cpu, frame_push(a, cpu, op, phase)]
     key = a.slots[slot, SL_KEY]
     f[F_SLOT] = slot

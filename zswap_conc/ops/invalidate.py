@@ -17,11 +17,12 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.arena import SL_LIVE, SL_ON_DEVICE
+from zswap_conc.checked import M_LOCK_REMOVED, W_SLOT, chk_slot, chk_tree, mutant
 from zswap_conc.index import NIL, index_search
 from zswap_conc.jit import STEP
 from zswap_conc.ops.counters import C_INVAL_HIT, C_INVAL_MISS, C_INVALIDATES
 from zswap_conc.ops.entry import cs_end, entry_erase, entry_put
-from zswap_conc.ops.frame import F_KEY, F_PC, F_PHASE, F_RESULT, F_SLOT, F_TREE, RES_MISS, lock_step, op_done
+from zswap_conc.ops.frame import F_KEY, F_PC, F_PHASE, F_RESULT, F_SLOT, F_TREE, PROGRESS, RES_MISS, lock_step, op_done
 from zswap_conc.ops.locking import tree_lock_id
 from zswap_conc.params import FREE_NONE, P_FREE_UNDER_TREE
 
@@ -35,6 +36,8 @@ def _erase_step(a, cpu, f) -> int:
     cnt = a.cnt[f[F_PHASE], cpu]
     slot = f[F_SLOT]
     t = f[F_TREE]
+    chk_tree(a, cpu, t, True)
+    chk_slot(a, cpu, slot, W_SLOT)
     cnt[C_INVALIDATES] += 1
     e = index_search(a.params, a.roots, a.nodes, a.xa, t, f[F_KEY])
     if e == NIL:
@@ -42,8 +45,8 @@ def _erase_step(a, cpu, f) -> int:
         f[F_RESULT] = RES_MISS
     else:
         cnt[C_INVAL_HIT] += 1
-        entry_erase(a, t, e)
-        entry_put(a, f, e)
+        entry_erase(a, cpu, t, e)
+        entry_put(a, cpu, f, e)
     a.slots[slot, SL_LIVE] = 0
     a.slots[slot, SL_ON_DEVICE] = 0
     return cs_end(a, cpu, f, tree_lock_id(a, t), -1, a.params[P_FREE_UNDER_TREE] != FREE_NONE)
@@ -54,6 +57,9 @@ def invalidate_step(a, cpu, f) -> int:
     """One step of the invalidate in frame ``f``."""
     pc = f[F_PC]
     if pc == IV_LOCK:
+        if mutant(a, M_LOCK_REMOVED):  # the mutant: erase without tree_lock
+            f[F_PC] = IV_ERASE
+            return PROGRESS
         return lock_step(a, cpu, f, tree_lock_id(a, f[F_TREE]), IV_ERASE)
     if pc == IV_ERASE:
         return _erase_step(a, cpu, f)

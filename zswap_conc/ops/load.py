@@ -4,9 +4,12 @@ Steps:
 
   [swap path: a new page in the swap cache]
   LOCK         tree_lock -- an xarray that keeps the entry looks it up right here, without it
-  SEARCH       look the slot up.  Found: with a refcount, get a reference (a per-tree LRU moves it
-               to its head); without one, an exclusive load erases it here (6.9: under tree_lock).
-               Unlock -> DECOMPRESS.  Not found: the data is on the swap device -> DEVICE, else a miss
+  SEARCH       look the slot up.  Found: with a refcount -> GET; without one, an exclusive load
+               erases it here (6.9: under tree_lock), unlock -> DECOMPRESS.
+               Not found: unlock; the data is on the swap device -> DEVICE, else a miss
+  GET          (refcount) get a reference (a per-tree LRU moves it to its head), unlock -> DECOMPRESS.
+               One critical section with SEARCH (zswap_entry_find_get), split in two steps so that
+               a lock dropped between them is a race the hunter can see
   DECOMPRESS   copy the object out, decompress, verify against the slot's newest version.
                Without a refcount: an exclusive load frees the entry now (after the lock, 6.9+)
   PUT_LOCK     tree_lock (refcount)
@@ -16,7 +19,7 @@ Steps:
 Loads keep the entry (``load keep``) or erase it once the page is in the swap cache (``exclusive``:
 b9c91c43412f optionally in 6.5, always from c2e2ba770200 in 6.9): the swap cache then owns the data.
 
-LOCKING: tree_lock for SEARCH and PUT (an xarray that keeps the entry: none).  The slot's busy bit
+LOCKING: tree_lock for SEARCH, GET and PUT (an xarray that keeps the entry: none).  The slot's busy bit
 keeps a reference-less entry alive between SEARCH and DECOMPRESS: a writeback must claim it first.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 from numba import njit
 
 from zswap_conc.arena import SL_LIVE, SL_ON_DEVICE, SL_VERSION
+from zswap_conc.checked import M_UNLOCK_EARLY, W_SLOT, chk_refcount, chk_slot, chk_tree, mutant
 from zswap_conc.index import INDEX_XARRAY, NIL, index_search, index_search_unlocked
 from zswap_conc.jit import STEP, bytes_copy
 from zswap_conc.lru import LRU_LOCK_TREE, obj_lru_rotate
@@ -67,8 +71,9 @@ LD_DECOMPRESS = 2
 LD_PUT_LOCK = 3
 LD_PUT = 4
 LD_DEVICE = 5
-LOAD_STEP_NAMES = ("load: tree_lock", "load: search + get", "load: decompress", "load: tree_lock (put)",
-                   "load: put", "load: read swap device")
+LD_GET = 6
+LOAD_STEP_NAMES = ("load: tree_lock", "load: search", "load: decompress", "load: tree_lock (put)",
+                   "load: put", "load: read swap device", "load: get reference")
 
 
 @njit(**STEP)
@@ -77,17 +82,20 @@ def _found(a, cpu, f, cnt, e, locked) -> int:
     p = a.params
     slot = f[F_SLOT]
     t = f[F_TREE]
+    chk_tree(a, cpu, t, locked)
+    chk_slot(a, cpu, slot, W_SLOT)
     cnt[C_LOADS] += 1
     refcount = p[P_WB_ORDER] != WB_CLAIM_FIRST
     if e != NIL and a.slots[slot, SL_LIVE] != 0:
-        if refcount:
-            a.nodes[e, E_REFCOUNT] += 1
-            if p[P_LRU_LOCK] == LRU_LOCK_TREE:
-                obj_lru_rotate(a.lru_meta, a.nodes, t, e)  # 2012: a load re-adds it at the LRU's head
-        elif p[P_LOAD] == LOAD_EXCLUSIVE:
-            entry_erase(a, t, e)  # the reference is the tree's: freed after the lock
-            a.slots[slot, SL_LIVE] = 0
         f[F_ENTRY] = e
+        if refcount:
+            if mutant(a, M_UNLOCK_EARLY):  # the mutant: tree_lock dropped before the reference
+                unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+            f[F_PC] = LD_GET
+            return PROGRESS
+        if p[P_LOAD] == LOAD_EXCLUSIVE:
+            entry_erase(a, cpu, t, e)  # the reference is the tree's: freed after the lock
+            a.slots[slot, SL_LIVE] = 0
         if locked:
             unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
         f[F_PC] = LD_DECOMPRESS
@@ -107,6 +115,22 @@ def _found(a, cpu, f, cnt, e, locked) -> int:
 
 
 @njit(**STEP)
+def _get_step(a, cpu, f) -> int:
+    """GET: the reference, under the tree_lock SEARCH took."""
+    e = f[F_ENTRY]
+    t = f[F_TREE]
+    chk_refcount(a, cpu, e)
+    a.nodes[e, E_REFCOUNT] += 1
+    if a.params[P_LRU_LOCK] == LRU_LOCK_TREE:
+        chk_tree(a, cpu, t, True)
+        obj_lru_rotate(a.lru_meta, a.nodes, t, e)  # 2012: a load re-adds it at the LRU's head
+    if not mutant(a, M_UNLOCK_EARLY):
+        unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
+    f[F_PC] = LD_DECOMPRESS
+    return PROGRESS
+
+
+@njit(**STEP)
 def _lock_step(a, cpu, f, cnt) -> int:
     p = a.params
     if p[P_INDEX] == INDEX_XARRAY and p[P_LOAD] == LOAD_KEEP:  # xa_load under RCU: no lock
@@ -118,6 +142,7 @@ def _lock_step(a, cpu, f, cnt) -> int:
 def _decompress_step(a, cpu, f, cnt) -> int:
     p = a.params
     e = f[F_ENTRY]
+    chk_slot(a, cpu, f[F_SLOT], W_SLOT)
     ok = entry_decompress(a, cpu, e, cnt)
     cnt[C_LOAD_HIT] += 1
     if not ok or not page_verify(a.corpus, p, f[F_KEY], a.slots[f[F_SLOT], SL_VERSION], a.cpu_out[cpu]):
@@ -128,7 +153,7 @@ def _decompress_step(a, cpu, f, cnt) -> int:
         return PROGRESS
     f[F_ENTRY] = NIL
     if p[P_LOAD] == LOAD_EXCLUSIVE:
-        entry_put(a, f, e)  # erased at SEARCH: the tree's reference goes now
+        entry_put(a, cpu, f, e)  # erased at SEARCH: the tree's reference goes now
     return free_then(a, cpu, f, -1)
 
 
@@ -137,11 +162,12 @@ def _put_step(a, cpu, f) -> int:
     p = a.params
     e = f[F_ENTRY]
     t = f[F_TREE]
+    chk_slot(a, cpu, f[F_SLOT], W_SLOT)
     if p[P_LOAD] == LOAD_EXCLUSIVE:  # 6.5's exclusive loads: zswap_invalidate_entry under tree_lock
-        entry_erase(a, t, e)
-        entry_put(a, f, e)
+        entry_erase(a, cpu, t, e)
+        entry_put(a, cpu, f, e)
         a.slots[f[F_SLOT], SL_LIVE] = 0
-    entry_put(a, f, e)  # ours
+    entry_put(a, cpu, f, e)  # ours
     f[F_ENTRY] = NIL  # no reference held from here on
     return cs_end(a, cpu, f, tree_lock_id(a, t), -1, p[P_FREE_UNDER_TREE] == FREE_ALL)
 
@@ -150,6 +176,7 @@ def _put_step(a, cpu, f) -> int:
 def _device_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     out = a.cpu_out[cpu]
+    chk_slot(a, cpu, slot, W_SLOT)
     if a.params[P_DEV_READ_CYCLES] > 0:
         spin_ns(a.params[P_DEV_READ_CYCLES])
     bytes_copy(out, 0, a.device[slot], 0, out.shape[0])
@@ -180,4 +207,6 @@ def load_step(a, cpu, f) -> int:
         return _put_step(a, cpu, f)
     if pc == LD_DEVICE:
         return _device_step(a, cpu, f, cnt)
+    if pc == LD_GET:
+        return _get_step(a, cpu, f)
     return op_done(a, cpu, f)  # unreachable: an unknown step ends the operation

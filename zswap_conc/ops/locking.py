@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from zswap_conc.checked import chk_lock, chk_unlock
 from zswap_conc.jit import HOT
 from zswap_conc.lru import LRU_LOCK_ALLOC, LRU_LOCK_TREE
 from zswap_conc.params import (
@@ -112,9 +113,11 @@ def swap_cache_lock_id(a, key) -> int:
 @njit(**HOT)
 def lock_try(a, lk, cpu, site) -> bool:
     """One attempt at lock ``lk`` from call site ``site``; True once ``cpu`` holds it."""
+    chk_lock(a, cpu, lk)
     return spin_trylock_step(a.locks, a.held, a.params[P_LOCK_KIND], a.params[P_LOCKSTAT], lk, cpu, site)
 
 
 @njit(**HOT)
 def unlock(a, lk, cpu, ph) -> None:
+    chk_unlock(a, cpu, lk)
     spin_unlock(a.locks, a.held, a.lstat, a.lsite, a.params[P_LOCK_KIND], a.params[P_LOCKSTAT], ph, lk, cpu)

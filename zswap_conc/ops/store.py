@@ -42,6 +42,18 @@ from zswap_conc.arena import (
     SL_VERSION,
     WRITEBACK_DEFERRED,
 )
+from zswap_conc.checked import (
+    FP_GLOBAL,
+    FP_SLOT,
+    W_DEVICE,
+    W_LRU,
+    W_POOL,
+    W_SLOT,
+    chk_held,
+    chk_slot,
+    chk_touch,
+    chk_tree,
+)
 from zswap_conc.compress import COMPRESS_FAIL, compress
 from zswap_conc.index import INDEX_XARRAY, NIL, index_replace, index_search
 from zswap_conc.index.xarray import XA_FULL
@@ -171,6 +183,8 @@ def _limit_check(a, cpu, f, depth, cnt) -> int:
     """The pool-limit part of COMPRESS: -1 to go on compressing, else the step's result."""
     state = f[F_LIMIT_STATE]
     if state == LIMIT_UNCHECKED:
+        chk_touch(a, cpu, FP_GLOBAL)
+        chk_touch(a, cpu, FP_SLOT + f[F_SLOT])
         if f[F_RESTORE] == 0:
             cnt[C_STORES] += 1
         f[F_VERSION] = a.slots[f[F_SLOT], SL_VERSION] + (0 if f[F_RESTORE] != 0 else 1)
@@ -241,6 +255,7 @@ def _pool_alloc_step(a, cpu, f, cnt) -> int:
     if e == NIL:
         unlock(a, lk, cpu, ph)
         return _to_device(f, cnt, C_ENTRY_FAIL)
+    chk_held(a, cpu, lk, W_POOL)
     h, grown = pool_alloc(alloc, a.pool_meta, a.pool_heads, a.frame_meta, a.frame_free, pl, f[F_LEN])
     if h < 0:
         entry_free(a, e)
@@ -254,6 +269,7 @@ def _pool_alloc_step(a, cpu, f, cnt) -> int:
         frame_lru_add(a.pool_meta, a.frame_lru, a.obj_owner, alloc, pl, e, h)
     unlock(a, lk, cpu, ph)
     if grown != 0:
+        chk_touch(a, cpu, FP_GLOBAL)
         fetch_add(a.ctl[2], G_FRAMES_USED, grown)
     f[F_ENTRY] = e
     f[F_HANDLE] = h
@@ -288,6 +304,8 @@ def _insert_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     e = f[F_ENTRY]
     t = f[F_TREE]
+    chk_tree(a, cpu, t, True)
+    chk_slot(a, cpu, slot, W_SLOT)
     dup = index_replace(p, a.roots, n, a.xa, t, e)
     if dup == XA_FULL:  # cannot happen while the node pool is sized for the working set
         cnt[C_ENTRY_FAIL] += 1
@@ -297,7 +315,7 @@ def _insert_step(a, cpu, f, cnt) -> int:
         n[dup, E_STATE] = ENTRY_DEAD
         if p[P_LRU_LOCK] == LRU_LOCK_TREE:
             obj_lru_del(a.lru_meta, n, t, dup)
-        entry_put(a, f, dup)
+        entry_put(a, cpu, f, dup)
     n[e, E_STATE] = ENTRY_LIVE
     a.slots[slot, SL_VERSION] = f[F_VERSION]
     a.slots[slot, SL_LIVE] = 1
@@ -319,6 +337,7 @@ def _insert_step(a, cpu, f, cnt) -> int:
 @njit(**STEP)
 def _lru_add_step(a, cpu, f) -> int:
     e = f[F_ENTRY]
+    chk_held(a, cpu, lru_lock_id(a, 0), W_LRU)
     obj_lru_add(a.lru_meta, a.nodes, 0, e, cycles())
     unlock(a, lru_lock_id(a, 0), cpu, f[F_PHASE])
     if a.params[P_INDEX] != INDEX_XARRAY:  # the tree_lock the LRU add nested in
@@ -332,10 +351,12 @@ def _drop_step(a, cpu, f) -> int:
     p = a.params
     slot = f[F_SLOT]
     t = f[F_TREE]
+    chk_tree(a, cpu, t, True)
+    chk_slot(a, cpu, slot, W_SLOT)
     old = index_search(p, a.roots, a.nodes, a.xa, t, f[F_KEY])
     if old != NIL:
-        entry_erase(a, t, old)
-        entry_put(a, f, old)
+        entry_erase(a, cpu, t, old)
+        entry_put(a, cpu, f, old)
     a.slots[slot, SL_VERSION] = f[F_VERSION]
     a.slots[slot, SL_LIVE] = 0
     a.slots[slot, SL_ON_DEVICE] = 1
@@ -348,6 +369,7 @@ def _drop_step(a, cpu, f) -> int:
 def _dev_write_step(a, cpu, f, cnt) -> int:
     page = a.cpu_page[cpu]
     page_build(a.corpus, a.params, f[F_KEY], f[F_VERSION], page)
+    chk_slot(a, cpu, f[F_SLOT], W_DEVICE)
     device_write(a, f[F_SLOT], page)
     cnt[C_DEV_WRITES] += 1
     return op_done(a, cpu, f)

@@ -9,7 +9,8 @@ Steps, in the kernel's order for the profile's ``wb_order``:
   GET_LOCK     tree_lock                              (pin-first: 6.5-6.8; lookup-first: 3.11-6.4)
   GET          pin-first: the tree still holds the picked entry, else skip it (-EAGAIN);
                lookup-first: the slot's entry by key, else skip.  Take a reference; unlock
-  CLAIM        the slot's swap-cache page: its busy bit (busy: -EEXIST, drop the reference, skip);
+  CLAIM        the slot's swap-cache page: its busy bit (busy: -EEXIST; the slot freed meanwhile:
+               -ENOENT; either way drop the reference and skip, the tree untouched);
                then [swap path: the folio into the swap cache]
   RECHECK_LOCK tree_lock
   RECHECK      the tree still holds *this* entry (04fc7816089c)?  claim-first (6.9+, no refcount):
@@ -49,6 +50,21 @@ from zswap_conc.arena import (
     WRITEBACK_DEFERRED,
     WRITEBACK_DENIAL,
     WRITEBACK_RECURSIVE,
+)
+from zswap_conc.checked import (
+    FP_GLOBAL,
+    FP_SLOT,
+    M_CLAIM_SKIPPED,
+    M_RECHECK_REMOVED,
+    W_DEVICE,
+    W_LRU,
+    W_SLOT,
+    chk_held,
+    chk_refcount,
+    chk_slot,
+    chk_touch,
+    chk_tree,
+    mutant,
 )
 from zswap_conc.index import N_KEY, NIL, index_search
 from zswap_conc.jit import HOT, STEP
@@ -208,6 +224,7 @@ def _pick_step(a, cpu, f, cnt) -> int:
     lru = f[F_LRU]
     lk = lru_lock_id(a, lru)
     alloc = p[P_ALLOCATOR]
+    chk_held(a, cpu, lk, W_LRU)
     victim = lru_victim(a.lru_meta, a.pool_meta, a.frame_lru, a.obj_owner, alloc, p[P_LRU], lru, f[F_FRAME])
     if victim == NIL:
         unlock(a, lk, cpu, f[F_PHASE])
@@ -225,7 +242,9 @@ def _pick_step(a, cpu, f, cnt) -> int:
     f[F_SLOT] = n[victim, E_SLOT]
     f[F_KEY] = key
     f[F_TREE] = tree_for_key(p, key)
+    chk_touch(a, cpu, FP_SLOT + f[F_SLOT])
     if p[P_LRU_LOCK] == LRU_LOCK_TREE:  # the LRU's lock is the tree's: pin it right here
+        chk_refcount(a, cpu, victim)
         n[victim, E_REFCOUNT] += 1
         f[F_ENTRY] = victim
         unlock(a, lk, cpu, f[F_PHASE])
@@ -240,11 +259,13 @@ def _pick_step(a, cpu, f, cnt) -> int:
 def _get_step(a, cpu, f, cnt) -> int:
     p = a.params
     t = f[F_TREE]
+    chk_tree(a, cpu, t, True)
     cur = index_search(p, a.roots, a.nodes, a.xa, t, f[F_KEY])
     if cur == NIL or (p[P_WB_ORDER] == WB_PIN_FIRST and cur != f[F_PICK]):
         unlock(a, tree_lock_id(a, t), cpu, f[F_PHASE])
         cnt[C_WB_GONE] += 1  # invalidated (and maybe reused) since the pick
         return _retry(a, cpu, f)
+    chk_refcount(a, cpu, cur)
     a.nodes[cur, E_REFCOUNT] += 1
     f[F_PICK] = cur
     f[F_ENTRY] = cur
@@ -257,18 +278,28 @@ def _get_step(a, cpu, f, cnt) -> int:
 def _claim_step(a, cpu, f, cnt) -> int:
     p = a.params
     slot = f[F_SLOT]
-    if atomic_cas(a.slots[slot], SL_BUSY, 0, cpu + 1) != 0:
+    chk_touch(a, cpu, FP_SLOT + slot)
+    # (the claim-skipped mutant goes on as if the busy bit were its own)
+    if not mutant(a, M_CLAIM_SKIPPED) and atomic_cas(a.slots[slot], SL_BUSY, 0, cpu + 1) != 0:
         cnt[C_WB_SLOT_BUSY] += 1  # -EEXIST: the page is in the swap cache already
         if f[F_ENTRY] != NIL:
             f[F_PC] = WB_PUT_LOCK
             return PROGRESS
         return _retry(a, cpu, f)
-    if p[P_PROTOCOL] == PROTOCOL_NO_REFCOUNT and a.slots[slot, SL_LIVE] == 0 and a.slots[slot, SL_ON_DEVICE] == 0:
-        # the slot was freed meanwhile: swapcache_prepare() -ENOENT; 2013 returned without
-        # dropping its reference, so the entry and its object leak
+    if a.slots[slot, SL_LIVE] == 0 and a.slots[slot, SL_ON_DEVICE] == 0:
+        # the slot was freed meanwhile: swapcache_prepare() fails with -ENOENT, before the tree
+        # is touched (after a swapoff it may be gone: 5878303c5353)
         store_release(a.slots[slot], SL_BUSY, 0)
-        return _end(a, cpu, f)
-    after = WB_DECOMPRESS if p[P_PROTOCOL] == PROTOCOL_NO_RECHECK else WB_RECHECK_LOCK
+        if p[P_PROTOCOL] == PROTOCOL_NO_REFCOUNT:
+            return _end(a, cpu, f)  # 2013 returned without dropping its reference: entry and object leak
+        cnt[C_WB_GONE] += 1
+        if f[F_ENTRY] != NIL:
+            f[F_PC] = WB_PUT_LOCK
+            return PROGRESS
+        return _retry(a, cpu, f)
+    # neither 3.11 (2013) nor the 2023 bug re-checks: 04fc7816089c added it (6.4)
+    skip = p[P_PROTOCOL] != PROTOCOL_CORRECT or (mutant(a, M_RECHECK_REMOVED) and p[P_WB_ORDER] != WB_CLAIM_FIRST)
+    after = WB_DECOMPRESS if skip else WB_RECHECK_LOCK
     f[F_PC] = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, after)
     return PROGRESS
 
@@ -278,10 +309,12 @@ def _recheck_step(a, cpu, f, cnt) -> int:
     p = a.params
     t = f[F_TREE]
     e = f[F_PICK]
+    chk_tree(a, cpu, t, True)
     cur = index_search(p, a.roots, a.nodes, a.xa, t, f[F_KEY])
     if cur == e:
         if p[P_WB_ORDER] == WB_CLAIM_FIRST:  # no refcount: the entry is ours once erased
-            entry_erase(a, t, e)
+            chk_slot(a, cpu, f[F_SLOT], W_SLOT)
+            entry_erase(a, cpu, t, e)
             f[F_ENTRY] = e
             # the slot's data now lives in the folio we hold, and goes to the device before we let
             # it go: nobody can look in between (the slot is claimed)
@@ -293,7 +326,7 @@ def _recheck_step(a, cpu, f, cnt) -> int:
     cnt[C_WB_RECHECK_ABORT] += 1  # invalidated and maybe reused since the pick: write nothing
     then = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, WB_UNCLAIM)
     if f[F_ENTRY] != NIL:
-        entry_put(a, f, f[F_ENTRY])
+        entry_put(a, cpu, f, f[F_ENTRY])
         f[F_ENTRY] = NIL
     return cs_end(a, cpu, f, tree_lock_id(a, t), then, p[P_FREE_UNDER_TREE] == FREE_ALL)
 
@@ -303,6 +336,7 @@ def _decompress_step(a, cpu, f, depth, cnt) -> int:
     p = a.params
     slot = f[F_SLOT]
     e = f[F_ENTRY]
+    chk_slot(a, cpu, slot, W_SLOT)
     ok = entry_decompress(a, cpu, e, cnt)
     if not ok or not page_verify(a.corpus, p, f[F_KEY], a.nodes[e, E_VERSION], a.cpu_out[cpu]):
         cnt[C_MISMATCH] += 1  # the entry's own data is damaged (it may be stale: that is legal)
@@ -321,7 +355,7 @@ def _decompress_step(a, cpu, f, depth, cnt) -> int:
     if p[P_WB_ORDER] != WB_CLAIM_FIRST:
         f[F_PC] = then
         return PROGRESS
-    entry_put(a, f, e)  # erased at RECHECK: freed now, after the lock (6.9)
+    entry_put(a, cpu, f, e)  # erased at RECHECK: freed now, after the lock (6.9)
     f[F_ENTRY] = NIL
     return free_then(a, cpu, f, then)
 
@@ -342,6 +376,7 @@ def _after_restore_step(a, cpu, f, depth, cnt) -> int:
 @njit(**STEP)
 def _dev_write_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
+    chk_slot(a, cpu, slot, W_DEVICE)
     device_write(a, slot, a.cpu_out[cpu])
     cnt[C_DEV_WRITES] += 1
     if a.params[P_WB_ORDER] == WB_CLAIM_FIRST:
@@ -359,19 +394,22 @@ def _done_step(a, cpu, f, cnt) -> int:
     slot = f[F_SLOT]
     e = f[F_ENTRY]
     t = f[F_TREE]
+    chk_tree(a, cpu, t, True)
+    chk_slot(a, cpu, slot, W_SLOT)
     cur = index_search(p, a.roots, n, a.xa, t, f[F_KEY])
     if cur == e or (cur != NIL and p[P_PROTOCOL] == PROTOCOL_NO_RECHECK):
-        entry_erase(a, t, cur)
+        entry_erase(a, cpu, t, cur)
         if cur == e:
-            entry_put(a, f, e)  # the tree's reference
+            entry_put(a, cpu, f, e)  # the tree's reference
         else:  # 2023 bug: the slot's new entry is dropped and stale data left on the device
+            chk_refcount(a, cpu, cur)
             n[cur, E_REFCOUNT] -= 1
         a.slots[slot, SL_LIVE] = 0
         a.slots[slot, SL_ON_DEVICE] = 1
         cnt[C_WRITTEN_BACK] += 1
     elif f[F_VICTIM] == VICTIM_DIRECT:
         cnt[C_WB_RECHECK_ABORT] += 1
-    entry_put(a, f, e)  # ours
+    entry_put(a, cpu, f, e)  # ours
     f[F_ENTRY] = NIL  # no reference held from here on
     then = sp_begin(f, swap_cache_lock_id(a, f[F_KEY]), -1, 0, WB_FINISH)
     return cs_end(a, cpu, f, tree_lock_id(a, t), then, p[P_FREE_UNDER_TREE] == FREE_ALL)
@@ -383,10 +421,11 @@ def _put_step(a, cpu, f) -> int:
     p = a.params
     e = f[F_ENTRY]
     t = f[F_TREE]
+    chk_tree(a, cpu, t, True)
     if p[P_LRU_LOCK] == LRU_LOCK_TREE and a.nodes[e, E_STATE] == ENTRY_LIVE and \
             a.nodes[e, E_LRU_PREV] == OFF_LIST:
         obj_lru_add(a.lru_meta, a.nodes, t, e, a.nodes[e, E_TS])
-    entry_put(a, f, e)
+    entry_put(a, cpu, f, e)
     f[F_ENTRY] = NIL
     return cs_end(a, cpu, f, tree_lock_id(a, t), _retry_then(f), p[P_FREE_UNDER_TREE] == FREE_ALL)
 
@@ -395,6 +434,8 @@ def _put_step(a, cpu, f) -> int:
 def _finish_step(a, cpu, f, depth) -> int:
     p = a.params
     slot = f[F_SLOT]
+    chk_slot(a, cpu, slot, W_SLOT)
+    chk_touch(a, cpu, FP_GLOBAL)
     a.slots[slot, SL_DENY] = 0
     store_release(a.slots[slot], SL_BUSY, 0)
     f[F_WB_COUNT] += 1
@@ -418,6 +459,7 @@ def _finish_step(a, cpu, f, depth) -> int:
 def _unclaim_step(a, cpu, f) -> int:
     """RECHECK lost the race: release the slot's page and pick another victim."""
     slot = f[F_SLOT]
+    chk_slot(a, cpu, slot, W_SLOT)
     a.slots[slot, SL_DENY] = 0
     store_release(a.slots[slot], SL_BUSY, 0)
     return _retry(a, cpu, f)
