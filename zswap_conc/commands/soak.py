@@ -47,8 +47,8 @@ def main(ns: argparse.Namespace) -> int:
           f"{cfg.pool_limit_frames} frames, {cfg.duration:g}s, verifying the whole pool every second", file=sys.stderr)
 
     from zswap_conc.disturbance import warning_line
+    from zswap_conc.progress import Progress
     from zswap_conc.runner import rt_check
-    from zswap_conc.sweep import Progress
 
     rt_check(cfg)
     bar = None if ns.quiet else Progress(int(round(cfg.duration)), unit="s", every_s=60.0)
