@@ -66,7 +66,7 @@ def main(ns: argparse.Namespace) -> int:
         if bar:
             bar.done()
     if rec["disturbance"]["disturbed"]:
-        print(warning_line(rec["disturbance"]), file=sys.stderr)
+        print(warning_line(rec["disturbance"], bool((rec["meta"].get("rt") or {}).get("granted"))), file=sys.stderr)
     lost = None
     try:
         dump(rec, out)
