@@ -43,6 +43,7 @@ def test_each_signal_over_its_threshold_is_a_reason(fig, cause, words):
     assert v["disturbed"] and v["causes"] == [cause] and words in v["reasons"][0]
     line = D.warning_line(v)
     assert "\n" not in line and line.startswith("warning: this run was disturbed") and "--rt" in line
+    assert "--rt" not in D.warning_line(v, rt_granted=True)  # it ran with --rt already
 
 
 def test_preempted_holds_are_those_far_above_the_median_hold():

@@ -157,3 +157,29 @@ def test_plot_of_files_with_different_configs_warns_and_names_them(tmp_path):
     files = [str(tmp_path / "a" / "lb.json"), str(tmp_path / "b" / "lb.json")]
     title = _title([load(f) for f in files], files)
     assert "2 results files whose configurations differ" in title and ": a, b\n" in title
+
+
+def test_a_run_whose_out_folder_vanishes_keeps_its_record(tmp_path, no_shm_leak):
+    from conftest import shm_entries
+
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    before = shm_entries()
+    p = subprocess.Popen(CLI + ["run", "--cpus", "1", "--duration", "2", "--out", str(folder / "r.json")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (shm_entries() - before) and p.poll() is None:
+            time.sleep(0.02)  # the run has started: --out was checked already
+        shutil.rmtree(folder)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    lines = [line for line in err.strip().splitlines() if line.startswith("zswap-conc: error:")]
+    assert p.returncode == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "cannot write" in lines[0] and "the finished record was written to" in lines[0]
+    kept = lines[0].split("written to ")[1].split(" instead")[0]
+    rec = _strict(open(kept).read())
+    os.unlink(kept)
+    assert rec["complete"] is True and rec["integrity"]["mismatches"] == 0

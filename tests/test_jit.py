@@ -64,3 +64,24 @@ def test_every_compiled_function_of_the_measured_path_is_built_without_reference
             "pool_alloc"} <= set(seen)
     counted = sorted(name for name, d in seen.items() if name not in CHECKERS and d.targetoptions.get("_nrt", True))
     assert not counted, f"compiled with reference counting (use jit.HOT): {counted}"
+
+
+def test_modules_left_out_of_the_compile_hash_define_no_compiled_function():
+    """jit.NOT_COMPILED modules are left out of the cache's source hash: an edit to one of them must
+    not be able to change machine code, so none may define a compiled function."""
+    from pathlib import Path
+
+    from zswap_conc.jit import NOT_COMPILED
+
+    root = Path(zswap_conc.__file__).parent
+    compiled_in = set()
+    for info in pkgutil.walk_packages(zswap_conc.__path__, "zswap_conc."):
+        mod = importlib.import_module(info.name)
+        rel = Path(mod.__file__).relative_to(root).as_posix()
+        if not rel.startswith(NOT_COMPILED):
+            continue
+        if any(isinstance(o, CPUDispatcher) and o.py_func.__module__ == info.name for o in vars(mod).values()):
+            compiled_in.add(rel)
+    assert not compiled_in, f"left out of the compile hash but compiled: {sorted(compiled_in)}"
+    assert {"runner.py", "schema.py", "disturbance.py", "stats.py", "compiling.py"} <= {
+        n for n in NOT_COMPILED if (root / n).exists()}

@@ -256,9 +256,9 @@ def causes_summary(runs: list[dict]) -> str:
     return ", ".join(f"{CAUSES.get(c, c)} {n}" for c, n in sorted(count.items(), key=lambda kv: -kv[1]))
 
 
-def warning_line(disturbance: dict) -> str:
-    """The one warning line of a disturbed run."""
+def warning_line(disturbance: dict, rt_granted: bool = False) -> str:
+    """The one warning line of a disturbed run (``rt_granted``: it ran with --rt already)."""
     return ("warning: this run was disturbed (" + "; ".join(disturbance["reasons"][:3])
             + ("; ..." if len(disturbance["reasons"]) > 3 else "")
-            + "): its figures measure the machine's other load, not only the design; rerun on a quieter machine "
-              "or with --rt")
+            + "): its figures measure the machine's other load, not only the design; rerun on a quieter machine"
+            + ("" if rt_granted else " or with --rt"))

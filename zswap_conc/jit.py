@@ -44,7 +44,7 @@ CACHE_ENV = "NUMBA_CACHE_DIR"
 # make cached machine code stale; tests/test_jit.py checks that none of them defines a compiled function
 NOT_COMPILED = ("commands/", "results/", "check/", "cli.py", "plot.py", "compare.py", "model.py", "experiment.py",
                 "sweep.py", "reclaim.py", "errors.py", "outputs.py", "kernels.py", "runner.py", "disturbance.py",
-                "schema.py", "compiling.py", "stats.py")
+                "schema.py", "compiling.py", "stats.py", "progress.py")
 
 
 def _source_hash() -> str:

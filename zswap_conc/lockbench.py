@@ -304,7 +304,7 @@ def lockbench_run(shape: LockbenchConfig, cpus: tuple[int, ...], repeats: int, o
     document; rewritten after every run when ``out`` is given, so an interrupted one keeps its runs.
     A write that fails raises ``WriteFailed``; the file then holds the runs saved before."""
     from zswap_conc.errors import WriteFailed
-    from zswap_conc.sweep import Progress
+    from zswap_conc.progress import Progress
 
     meta = machine_meta()
     meta["loadavg_start"] = loadavg()

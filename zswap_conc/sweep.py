@@ -5,65 +5,24 @@ end), so an interrupted or killed sweep keeps every finished run; if its parent 
 (SIGKILL), the orphaned workers of the run in flight write why into it.  A write that fails midway
 (the folder removed or full) stops the sweep with ``WriteFailed``, the file keeping the runs saved
 before.  The document and its points are the results layer's (``results.sweep``); this module only
-runs the experiment.  ``Progress`` is the progress line every long command shares.
+runs the experiment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
-import sys
 import time
 from pathlib import Path
 
 from zswap_conc.errors import Interrupted, WorkerDied, WriteFailed
 from zswap_conc.experiment import Experiment
 from zswap_conc.outputs import fallback_file
+from zswap_conc.progress import Progress
 from zswap_conc.results.document import dump
 from zswap_conc.results.meta import loadavg, machine_meta
 from zswap_conc.results.sweep import csv_write, lockstat_text, sweep_document, sweep_entry, sweep_points
 from zswap_conc.runner import run, think_calibrate, warm_up
-
-
-class Progress:
-    """One line per step (a redrawn bar on a terminal): where a long command is, and its ETA.
-
-    ``unit`` names what is counted ("runs", "s"); off a terminal a line is written at most every
-    ``every_s`` seconds (and for the last step), so a ten-minute soak logs ten lines, not 600."""
-
-    def __init__(self, total: int, stream=None, unit: str = "", every_s: float = 0.0):
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.t0 = time.perf_counter()
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.unit = unit
-        self.every_s = every_s
-        self.last_line = -1e9
-
-    def show(self, i: int, label: str) -> None:
-        elapsed = time.perf_counter() - self.t0
-        if not self.tty and i < self.total and elapsed - self.last_line < self.every_s:
-            return
-        self.last_line = elapsed
-        eta = elapsed / i * (self.total - i) if i else 0.0
-        width = 24
-        filled = min(width, int(width * i / self.total)) if self.total else width
-        bar = "#" * filled + "-" * (width - filled)
-        unit = f" {self.unit}" if self.unit else ""
-        msg = f"[{bar}] {i}/{self.total}{unit} {label}  elapsed {elapsed:4.0f}s  ETA {eta:4.0f}s"
-        try:
-            if self.tty:
-                self.stream.write("\r" + msg.ljust(100))
-            else:
-                self.stream.write(msg + "\n")
-            self.stream.flush()
-        except OSError:  # a closed or broken stderr must not stop the measurement
-            pass
-
-    def done(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class SweepStopped(Exception):

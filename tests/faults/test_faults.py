@@ -130,3 +130,4 @@ def test_soak_verifies_every_second_under_writeback_pressure(tmp_path, no_shm_le
     assert s["verifications"] >= 2 and s["entries_verified"] > 100
     assert s["mismatches"] == 0 and s["leaks"] == 0 and not s["failed_checks"]
     assert rec["writeback"]["pool_limit_hit"] > 0 and "mismatches 0; leaks 0" in r.stdout
+    assert "/3 s" in r.stderr  # the progress line: seconds done of the soak's 3

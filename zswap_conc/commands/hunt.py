@@ -47,7 +47,7 @@ class _Ticker:
     def __init__(self, seconds: float | None, executions: int | None):
         import threading
 
-        from zswap_conc.sweep import Progress
+        from zswap_conc.progress import Progress
 
         self.seconds = seconds
         self.executions = executions

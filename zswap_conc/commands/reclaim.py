@@ -43,8 +43,8 @@ def reclaim_table(doc: dict) -> str:
 
 def main(ns: argparse.Namespace) -> int:
     from zswap_conc.plot import reclaim_plot
+    from zswap_conc.progress import Progress
     from zswap_conc.reclaim import reclaim_run
-    from zswap_conc.sweep import Progress
 
     compile_notices()
     try:

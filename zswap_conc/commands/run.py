@@ -173,7 +173,7 @@ def main(ns: argparse.Namespace) -> int:
                       f"(marked incomplete)",)
         raise
     if rec["disturbance"]["disturbed"]:
-        print(warning_line(rec["disturbance"]), file=sys.stderr)
+        print(warning_line(rec["disturbance"], bool((rec["meta"].get("rt") or {}).get("granted"))), file=sys.stderr)
     lost = None
     if ns.out:
         try:

@@ -47,8 +47,8 @@ def main(ns: argparse.Namespace) -> int:
           f"{cfg.pool_limit_frames} frames, {cfg.duration:g}s, verifying the whole pool every second", file=sys.stderr)
 
     from zswap_conc.disturbance import warning_line
+    from zswap_conc.progress import Progress
     from zswap_conc.runner import rt_check
-    from zswap_conc.sweep import Progress
 
     rt_check(cfg)
     bar = None if ns.quiet else Progress(int(round(cfg.duration)), unit="s", every_s=60.0)
@@ -66,7 +66,7 @@ def main(ns: argparse.Namespace) -> int:
         if bar:
             bar.done()
     if rec["disturbance"]["disturbed"]:
-        print(warning_line(rec["disturbance"]), file=sys.stderr)
+        print(warning_line(rec["disturbance"], bool((rec["meta"].get("rt") or {}).get("granted"))), file=sys.stderr)
     lost = None
     try:
         dump(rec, out)

@@ -104,9 +104,10 @@ def disturbed_warning(doc: dict) -> str | None:
     bad = [r for r in doc["runs"] if (r.get("disturbance") or {}).get("disturbed")]
     if not bad:
         return None
+    had_rt = any((r.get("rt") or {}).get("granted") for r in bad)
     return (f"warning: {len(bad)} of {len(doc['runs'])} runs were disturbed ({causes_summary(bad)}): their points "
             f"measure the machine's other load too; they are marked in the table and the plot, and compare gives "
-            f"them no verdict; rerun on a quieter machine or with --rt")
+            f"them no verdict; rerun on a quieter machine{'' if had_rt else ' or with --rt'}")
 
 
 def main(ns: argparse.Namespace) -> int:
