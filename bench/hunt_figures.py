@@ -54,6 +54,17 @@ def _git_rev() -> str:
         return "unknown"
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def rate(seconds: float) -> list[dict]:
     out = []
     for scheduler in ("random", "pct", "dfs", "dpor"):
@@ -138,7 +149,8 @@ def main() -> int:
     t0 = time.time()
     res = {
         "schema": SCHEMA,
-        "meta": {"git": _git_rev(), "cpu": platform.processor() or platform.machine(),
+        "meta": {"git": _git_rev(), "cpu": _cpu_model(),
+                 "load_avg_1m": round(os.getloadavg()[0], 2),
                  "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
                  "note": "shared machine; compare figures within this file only", "quick": ns.quick},
