@@ -5,7 +5,8 @@
 - find: schedules needed to find each known-buggy variant: median over 7 seeds for the sampling
   schedulers (random, pct), and the tree searches before (dfs) and after (dpor) reduction;
 - exhaust: schedules to exhaust ``dfs --preemptions B`` on the default programs, before (dfs) and
-  after (dpor: sleep sets + visited states) reduction, with the distinct end states each reached.
+  after (dpor: visited states; and with sleep sets too) reduction, with the distinct end states each
+  reached.
 
     python3 bench/hunt_figures.py [--out docs/results/hunter-2core/hunt.json] [--rate-seconds 8]
                                   [--bound 2] [--quick]
@@ -53,6 +54,17 @@ def _git_rev() -> str:
         return "unknown"
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def rate(seconds: float) -> list[dict]:
     out = []
     for scheduler in ("random", "pct", "dfs", "dpor"):
@@ -83,7 +95,9 @@ def find(seeds) -> list[dict]:
 
 
 def _exhaust(world, name, bound):
-    s = scheduler_make(name, preemptions=bound)
+    s = scheduler_make(name.split("+")[0], preemptions=bound)
+    if name == "dpor+sleep":
+        s.use_sleep = True
     n = 0
     t0 = time.perf_counter()
     while s.new_execution():
@@ -104,6 +118,7 @@ def exhaust(bounds) -> list[dict]:
                 try:
                     n_dfs, dfs, t_dfs = _exhaust(w, "dfs", bound)
                     n_dpor, dpor, t_dpor = _exhaust(w, "dpor", bound)
+                    n_sl, sl, t_sl = _exhaust(w, "dpor+sleep", bound)
                 except Violation as v:
                     row["violation"] = f"{v.invariant}: {v.detail}"
                     out.append(row)
@@ -111,7 +126,9 @@ def exhaust(bounds) -> list[dict]:
                 row.update(dfs_schedules=n_dfs, dpor_schedules=n_dpor, ratio=round(n_dfs / n_dpor, 2),
                            dfs_seconds=round(t_dfs, 1), dpor_seconds=round(t_dpor, 1),
                            dfs_end_states=len(dfs.end_states), dpor_end_states=len(dpor.end_states),
-                           same_end_states=dfs.end_states == dpor.end_states, dpor_distinct_states=dpor.states)
+                           same_end_states=dfs.end_states == dpor.end_states, dpor_distinct_states=dpor.states,
+                           sleep_schedules=n_sl, sleep_ratio=round(n_dfs / n_sl, 2), sleep_seconds=round(t_sl, 1),
+                           sleep_end_states=len(sl.end_states), sleep_same_end_states=dfs.end_states == sl.end_states)
                 out.append(row)
                 print("exhaust", row, flush=True)
         finally:
@@ -132,7 +149,8 @@ def main() -> int:
     t0 = time.time()
     res = {
         "schema": SCHEMA,
-        "meta": {"git": _git_rev(), "cpu": platform.processor() or platform.machine(),
+        "meta": {"git": _git_rev(), "cpu": _cpu_model(),
+                 "load_avg_1m": round(os.getloadavg()[0], 2),
                  "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
                  "note": "shared machine; compare figures within this file only", "quick": ns.quick},

@@ -217,3 +217,11 @@ def test_hunt_and_replay_cli():
 def test_worlds_are_reused():
     p = VARIANTS["none"].program
     assert world_get(p) is world_get(p)
+
+
+def test_hunt_help_names_every_variant():
+    """The flag's help is written out (the hunter is not imported at start-up): it must keep up."""
+    r = subprocess.run([sys.executable, "-m", "zswap_conc.cli", "hunt", "--help"], capture_output=True, text=True,
+                       timeout=120)
+    text = "".join(r.stdout.split())  # argparse may wrap a name at its hyphens
+    assert r.returncode == 0 and all(name in text for name in VARIANTS)

@@ -1,6 +1,7 @@
-"""Reduced bounded search: the preemption-bounded DFS of dfs.py with sleep sets (Godefroid 1996)
-and a visited-state table over the arena, so that interleavings that only reorder independent steps,
-and states reached twice, are explored once.
+"""Reduced bounded search: the preemption-bounded DFS of dfs.py with a visited-state table over the
+arena (states reached twice are explored once), and optional sleep sets (Godefroid 1996:
+interleavings that only reorder independent steps are explored once).  Not DPOR proper: no
+backtracking sets are computed; the name is the scheduler slot DESIGN.md gives it.
 
 - Sleep sets: after the subtree of CPU t's step at a node has been explored, t sleeps in the
   subtrees of the node's other choices for as long as the steps taken there are independent of
@@ -15,13 +16,15 @@ and states reached twice, are explored once.
 Both prune only interleavings the exhaustive search would also run, but a preemption bound breaks
 the plain argument: the equivalent interleaving that a sleep set relies on may need more preemptions
 than the bound allows (Coons, Musuvathi and McKinley, "Bounded partial-order reduction", OOPSLA
-2013).  Measured on the default program, plain sleep sets lost 3 of 13 distinct end states at bound 1
-and 1 of 16 at bound 2.  So the sleep set is emptied after every preempting step (a CPU that a
-preemption passed over wakes up), and the visited-state key includes the CPU that ran last (a switch
-away from it is what costs a preemption).  With both, the reduced search reaches the same distinct
-end states as dfs.py on the default program at bounds 1 and 2 and on the drawn programs the tests
-try (tests/test_check_search.py); it is a measured property, not a proof.  Parallel jobs split the
-tree as dfs.py does.
+2013), and a footprint that misses an object makes two dependent steps look independent.  Measured
+against dfs.py (bench/hunt_figures.py), plain sleep sets lost 3 of 13 distinct end states on the
+default program at bound 1; emptying the sleep set after every preempting step fixed that program but
+still lost 2 of 21 on the 2023 race's program under 6.6.  So sleep sets are **off by default**
+(``sleep=True`` turns them on, for measurement): the hunt's ``dpor`` is the bounded DFS with the
+visited-state table, whose key includes the CPU that ran last (a switch away from it is what costs a
+preemption).  That reaches the same distinct end states as dfs.py on every program measured, in 2 to
+10 times fewer schedules; it is a measured property, not a proof.  Parallel jobs split the tree as
+dfs.py does.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ def independent(f1: frozenset, f2: frozenset) -> bool:
 class DporScheduler(Scheduler):
     name = "dpor"
 
-    def __init__(self, bound: int = 1, part: tuple[int, int] = (0, 1), sleep: bool = True):
+    def __init__(self, bound: int = 1, part: tuple[int, int] = (0, 1), sleep: bool = False):
         self.bound = bound
-        self.use_sleep = sleep  # False: visited states only (the benchmark's ablation)
+        self.use_sleep = sleep  # off by default: see the module's docstring
         self.job, self.jobs = part
         self.stack: list[dict] = []
         self.pos = 0
@@ -59,7 +62,7 @@ class DporScheduler(Scheduler):
 
     def bind(self, ex) -> None:
         self.ex = ex
-        ex.want_footprint = True
+        ex.want_footprint = self.use_sleep  # footprints are for the sleep sets only
 
     def new_execution(self) -> bool:
         if self.started:

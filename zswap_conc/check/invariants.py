@@ -10,6 +10,7 @@ from numba import njit
 from zswap_conc.arena import CS_DEPTH, CS_STORE_DEPTH, PHASE_MEASURE, SL_BUSY
 from zswap_conc.checked import CHK_CODE
 from zswap_conc.index import NIL, index_check
+from zswap_conc.jit import HOT
 from zswap_conc.ops.counters import C_MISMATCH
 from zswap_conc.ops.entry import E_STATE, ENTRY_FREE
 from zswap_conc.ops.frame import F_ENTRY
@@ -26,7 +27,7 @@ STEP_RECURSION = 6  # out: cpu, store depth
 STEP_TREE = 7  # out: tree, check code
 
 
-@njit(cache=True)
+@njit(**HOT)
 def step_check(a, n, trees, lock_rank, recursion_bound, ref_e, ref_gen, out) -> int:
     """Every per-step invariant but deadlock.  ``ref_e``/``ref_gen`` [cpu, depth] remember which
     entry each frame held and its generation when it took it (updated here)."""
@@ -77,7 +78,7 @@ def rank_table(ranks: dict[int, int]) -> np.ndarray:
     return t
 
 
-@njit(cache=True)
+@njit(**HOT)
 def checked_step(a, cpu, slot_rows, busy, n, trees, lock_rank, recursion_bound, ref_e, ref_gen, out) -> int:
     """One step of ``cpu`` (op_step) and the per-step invariants, in one compiled call (each call
     from Python unpacks the arena's arrays: about as long as a step).  ``busy`` gets the program's

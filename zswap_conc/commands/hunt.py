@@ -16,10 +16,10 @@ HELP = "search schedules for a race in a writeback protocol"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from zswap_conc.check.variants import VARIANT_NAMES
-
-    p.add_argument("--variant", default="none", help=f"{' | '.join(VARIANT_NAMES)} (default none: the correct "
-                   "protocol, in drawn programs and configurations)")
+    # no import of the hunter here: every command's flags are built at start-up (tests/test_layers.py)
+    p.add_argument("--variant", default="none", help="none | no-refcount-2013 | no-recheck-2023 | "
+                   "writeback-swapoff-2024 | recursive-writeback-2012 | lock-order-inversion (default none: the "
+                   "correct protocol, in drawn programs and configurations)")
     p.add_argument("--scheduler", default="pct", help="random | pct | dfs | dpor (default pct)")
     p.add_argument("--budget", default="30s", help="seconds (30s) or a number of schedules (1000); default 30s")
     p.add_argument("--seed", type=int_flag("--seed", 0), default=0, help="seed of the drawn programs and the "
