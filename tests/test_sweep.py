@@ -95,6 +95,19 @@ def test_compare_accepts_matched_and_refuses_mismatched(tiny_sweep, tmp_path):
         compare_files(str(out / "sweep.json"), str(tmp_path / "other.json"))
     rows, problem = compare_files(str(out / "sweep.json"), str(tmp_path / "other.json"), force=True)
     assert "allocator" in problem and len(rows) == 4
+    # think times each sweep sized itself (auto) differ a little and do not block a comparison;
+    # one given explicitly does
+    other = json.loads(json.dumps(doc))
+    other["experiment"]["base_config"]["think_ns"] = (doc["experiment"]["base_config"]["think_ns"] or 0) + 123
+    for d in (doc, other):
+        d["meta"]["think"] = {"think_ns": d["experiment"]["base_config"]["think_ns"], "auto": True}
+    dump(doc, tmp_path / "a.json")
+    dump(other, tmp_path / "b.json")
+    assert compare_files(str(tmp_path / "a.json"), str(tmp_path / "b.json"))[1] is None
+    other["meta"]["think"]["auto"] = False
+    dump(other, tmp_path / "b.json")
+    with pytest.raises(ResultsError, match="config.think_ns differs"):
+        compare_files(str(tmp_path / "a.json"), str(tmp_path / "b.json"))
 
 
 def _with_repeats(doc: dict, repeats: int, scale: float = 1.0, disturbed: bool = False) -> dict:

@@ -36,6 +36,13 @@ def config_of(doc: dict) -> dict:
     return dict(doc.get("config", {}))
 
 
+def think_auto(doc: dict) -> bool:
+    """Whether the document's think time was sized by the run itself (``--think-ns auto``): two such
+    documents asked for the same thing, though the sizes they measured differ a little."""
+    think = doc.get("meta", {}).get("think")
+    return isinstance(think, dict) and think.get("auto") is True
+
+
 def compatibility_problem(a: dict, b: dict) -> str | None:
     """The first field on which the two documents' machine or configuration differ, or None."""
     for f in MACHINE_FIELDS:
@@ -43,7 +50,7 @@ def compatibility_problem(a: dict, b: dict) -> str | None:
             return f"meta.{f} differs ({a['meta'].get(f)!r} vs {b['meta'].get(f)!r})"
     ca, cb = config_of(a), config_of(b)
     for f in sorted(set(ca) | set(cb)):
-        if f in IGNORED_CONFIG:
+        if f in IGNORED_CONFIG or (f == "think_ns" and think_auto(a) and think_auto(b)):
             continue
         if ca.get(f) != cb.get(f):
             return f"config.{f} differs ({ca.get(f)!r} vs {cb.get(f)!r})"

@@ -23,7 +23,7 @@ from zswap_conc.workload import PRESETS
 
 # per-swaptype with one swap type is global's design (one tree, one tree_lock): measured once
 DEFAULT_VARIANTS = ("global", "per-swaptype:4", "hashed", "split64m")
-DEFAULT_REPEATS = 3
+DEFAULT_REPEATS = 4  # 4 runs a side is the fewest for which compare's rank test can give a verdict
 DEFAULT_DURATION = 1.5  # seconds per point: the default sweep must finish in about 2 minutes
 DEFAULT_WARMUP = 0.3
 

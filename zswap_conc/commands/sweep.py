@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", help="CPU counts, e.g. 1,2,4,8 or 1-16 (default 1..cores)")
     p.add_argument("--duration", type=seconds_flag, help="seconds measured per run (default 1.5)")
     p.add_argument("--warmup", type=setting_flag("warmup"), help="seconds before measuring (default 0.3)")
-    p.add_argument("--repeats", type=int_flag("--repeats", 1, 100), help="runs per point (default 3)")
+    p.add_argument("--repeats", type=int_flag("--repeats", 1, 100),
+                   help="runs per point (default 4: the fewest compare can test)")
     p.add_argument("--workload", help="thrash | swapout-storm | swapin | exit (default thrash)")
     p.add_argument("--compressor", help="lz4 | zstd | synthetic:<N>ns (default lz4)")
     p.add_argument("--swap-types", type=setting_flag("swap_types"), help="swap types for variants without :N")
