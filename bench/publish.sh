@@ -16,7 +16,7 @@ if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
 fi
 TAG=${TAG:-2core-$(python3 -c 'import platform,re;m=open("/proc/cpuinfo").read();print("epyc" if "EPYC" in m else "xeon" if "Xeon" in m else re.sub(r"\W","",platform.machine()).lower())')}
 R=docs/results
-STEPS=${STEPS:-"sweeps kernels writeback recheck reclaim recursion claims model lockstat soak"}
+STEPS=${STEPS:-"sweeps kernels writeback recheck reclaim recursion claims model lockstat hunter soak"}
 zc() { echo "\$ zswap-conc $*" >&2; python3 -m zswap_conc.cli "$@"; }
 fresh() { rm -rf "$1"; mkdir -p "$(dirname "$1")"; }
 
@@ -51,13 +51,15 @@ for step in $STEPS; do
         fresh "$R/lockstat-2core"
         python3 -m pytest -q -p no:cacheprovider bench/test_bench_lockstat.py --benchmark-only \
             --benchmark-json "$R/lockstat-2core/bench.json" -s | tee "$R/lockstat-2core/lockstat.txt" ;;
+    hunter)     # the race hunter's rates, schedules to find each variant, and the reduction's ratio
+        fresh "$R/hunter-2core"; python3 bench/hunt_figures.py --out "$R/hunter-2core/hunt.json" ;;
     soak)       # long verified runs, one per writeback path (1 minute each here; the default is 10)
         fresh "$R/soak"
         for wb in recursive denial-map direct; do
             zc soak --kernel 2012 --writeback "$wb" --duration 1m --max-pool-frames 256 --out "$R/soak/soak-$wb.json"
         done
         zc soak --kernel 6.11 --duration 1m --max-pool-frames 256 --out "$R/soak/soak-deferred.json" ;;
-    *) echo "publish.sh: unknown step '$step'; accepted: sweeps kernels writeback recheck reclaim recursion claims model lockstat soak" >&2
+    *) echo "publish.sh: unknown step '$step'; accepted: sweeps kernels writeback recheck reclaim recursion claims model lockstat hunter soak" >&2
        exit 2 ;;
     esac
 done
