@@ -51,7 +51,10 @@ from zswap_conc.results.meta import loadavg, machine_meta
 from zswap_conc.results.run import partial_record, run_record, soak_check, soak_figures
 from zswap_conc.verify import arena_verify_report
 
-POLL_S = 0.02  # how often the parent looks for dead workers
+# how often the parent looks for dead workers: each look wakes it on a worker's core (the parent is not
+# pinned), so at 20 ms a full machine saw ~55 involuntary switches/s per worker, every run "disturbed" by
+# the harness itself; at 100 ms a dead worker is still noticed and its run stopped within DEAD_STOP_S
+POLL_S = 0.1
 BARRIER_TIMEOUT_S = 60.0  # workers that never reach the start barrier
 JOIN_TIMEOUT_S = 5.0  # workers that do not return after the stop flag (a normal stop: each ends its operation)
 REAP_TIMEOUT_S = 2.0  # a SIGKILLed worker not reaped by then is reported, not waited for
