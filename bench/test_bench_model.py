@@ -15,7 +15,7 @@ from zswap_conc.cli import build_parser
 from zswap_conc.commands.predict import prediction_build
 
 ROOT = Path(__file__).resolve().parent.parent
-SWEEP = ROOT / "docs" / "results" / "2core-xeon-lz4" / "sweep.json"
+SWEEP = ROOT / "docs" / "results" / "2core-epyc-lz4" / "sweep.json"
 
 
 def test_predict_five_variants_1_to_256(benchmark, tmp_path):

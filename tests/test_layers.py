@@ -28,9 +28,9 @@ def _modules_after(argv: list[str]) -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize("command", ["plot", "compare"])
 def test_presentation_imports_no_measuring_module(tmp_path, command):
-    sweep = DOCS / "2core-xeon-lz4" / "sweep.json"
+    sweep = DOCS / "2core-epyc-lz4" / "sweep.json"
     argv = ["plot", str(sweep), "--out", str(tmp_path / "fig")] if command == "plot" else \
-        ["compare", str(sweep), str(DOCS / "2core-xeon-synthetic800" / "sweep.json"), "--force"]
+        ["compare", str(sweep), str(DOCS / "2core-epyc-synthetic800" / "sweep.json"), "--force"]
     rc, measuring = _modules_after(argv)
     assert rc == 0
     assert measuring == [], f"'zswap-conc {command}' imported {measuring}"
