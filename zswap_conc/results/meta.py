@@ -24,7 +24,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_revision(root: Path) -> str | None:
+def git_revision_of(root: Path) -> str | None:
     def git(*args: str) -> subprocess.CompletedProcess:
         # safe.directory: a clone owned by another user (a CI checkout run as root) is still read
         return subprocess.run(["git", "-c", f"safe.directory={root}", "-C", str(root), *args],
@@ -32,7 +32,8 @@ def _git_revision(root: Path) -> str | None:
 
     try:
         out = git("rev-parse", "--short=12", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        # published results are outputs, not code: regenerating them must not make their own records dirty
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs/results")
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0 or not out.stdout.strip():
@@ -43,10 +44,11 @@ def _git_revision(root: Path) -> str | None:
 def git_revision() -> str | None:
     """The revision of the code that runs: asked of git when the package runs from a clone (a
     checkout, an editable install), else the one ``setup.py`` recorded when it was built from one
-    (``zswap_conc/_revision.py``); ``-dirty``: tracked files had uncommitted changes."""
+    (``zswap_conc/_revision.py``); ``-dirty``: tracked files outside ``docs/results`` had uncommitted
+    changes."""
     here = Path(__file__).resolve().parent.parent.parent
     if (here / ".git").exists():  # a directory in a clone, a file in a worktree
-        rev = _git_revision(here)
+        rev = git_revision_of(here)
         if rev is not None:
             return rev
     try:
