@@ -1,4 +1,4 @@
-"""The model's and lockbench's speed goals: ``predict`` for 1..256 CPUs of the five default variants
+"""The model's and lockbench's speed goals: ``predict`` for 1..256 CPUs of the default variants
 in under a second; a default ``lockbench`` (1..cores CPUs, 3 repeats of 1 s) in under 30 s on 2
 cores.
 
@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ROOT / "docs" / "results" / "2core-epyc-lz4" / "sweep.json"
 
 
-def test_predict_five_variants_1_to_256(benchmark, tmp_path):
+def test_predict_default_variants_1_to_256(benchmark, tmp_path):
     ns = build_parser().parse_args(["predict", str(SWEEP), "--handoff", "150", "--cpus", "1-256",
                                     "--out", str(tmp_path / "p.json")])
     doc = benchmark.pedantic(prediction_build, args=(ns,), rounds=5, iterations=1)
-    assert len(doc["variants"]) == 5 and len(doc["points"]) == 5 * 256
+    assert len(doc["variants"]) == 4 and len(doc["points"]) == 4 * 256
     benchmark.extra_info["goal_s"] = 1.0
     assert benchmark.stats.stats.max < 1.0
 
