@@ -1,6 +1,7 @@
 """The model's and lockbench's speed goals: ``predict`` for 1..256 CPUs of the default variants
-in under a second; a default ``lockbench`` (1..cores CPUs, 3 repeats of 1 s) in under 30 s on 2
-cores.
+in under 3 seconds (under a second before the kernel profiles: the swap cache's per-64 MiB locks
+give each CPU count up to ~64 its own spread, so ~450 networks are solved instead of ~100); a
+default ``lockbench`` (1..cores CPUs, 3 repeats of 1 s) in under 30 s on 2 cores.
 
     python -m pytest bench/test_bench_model.py --benchmark-only
 """
@@ -23,8 +24,8 @@ def test_predict_default_variants_1_to_256(benchmark, tmp_path):
                                     "--out", str(tmp_path / "p.json")])
     doc = benchmark.pedantic(prediction_build, args=(ns,), rounds=5, iterations=1)
     assert len(doc["variants"]) == 4 and len(doc["points"]) == 4 * 256
-    benchmark.extra_info["goal_s"] = 1.0
-    assert benchmark.stats.stats.max < 1.0
+    benchmark.extra_info["goal_s"] = 3.0
+    assert benchmark.stats.stats.max < 3.0
 
 
 def test_default_lockbench_run(benchmark, tmp_path):
