@@ -34,7 +34,7 @@ for step in $STEPS; do
             --strategies kernel=2012@recursive,kernel=2012@denial-map,kernel=2012@direct,kernel=6.11 ;;
     recheck)    # writeback's re-check under pool pressure: the LRU's entry was freed (and its slot reused)
                 # between the pick and the claim; no think time and a small pool make the window frequent
-        fresh "$R/recheck-2core"
+        fresh "$R/recheck-2core"; mkdir -p "$R/recheck-2core"
         for k in 6.6 6.11; do
             zc run --kernel $k --cpus 2 --max-pool-frames 32 --think-ns 0 --clusters-per-cpu 1 --duration 20 \
                 --out "$R/recheck-2core/run-$k.json" | tee "$R/recheck-2core/run-$k.txt"
@@ -48,13 +48,13 @@ for step in $STEPS; do
     model)      # the contention model's calibration, its error at every measured point, its predictions
         fresh "$R/model-2core"; python3 bench/model_validation.py --out "$R/model-2core" ;;
     lockstat)   # lock_stat's cost inside the lock: tree_lock holds with statistics on and off
-        fresh "$R/lockstat-2core"
+        fresh "$R/lockstat-2core"; mkdir -p "$R/lockstat-2core"
         python3 -m pytest -q -p no:cacheprovider bench/test_bench_lockstat.py --benchmark-only \
             --benchmark-json "$R/lockstat-2core/bench.json" -s | tee "$R/lockstat-2core/lockstat.txt" ;;
     hunter)     # the race hunter's rates, schedules to find each variant, and the reduction's ratio
-        fresh "$R/hunter-2core"; python3 bench/hunt_figures.py --out "$R/hunter-2core/hunt.json" ;;
+        fresh "$R/hunter-2core"; mkdir -p "$R/hunter-2core"; python3 bench/hunt_figures.py --out "$R/hunter-2core/hunt.json" ;;
     soak)       # long verified runs, one per writeback path (1 minute each here; the default is 10)
-        fresh "$R/soak"
+        fresh "$R/soak"; mkdir -p "$R/soak"
         for wb in recursive denial-map direct; do
             zc soak --kernel 2012 --writeback "$wb" --duration 1m --max-pool-frames 256 --out "$R/soak/soak-$wb.json"
         done
