@@ -37,6 +37,7 @@ def _sample(locks, ids, flags, out, gap):
     """Until flags[1]: count sampling rounds, and held tree locks seen, from flags[0] on; ``gap``
     cycles between rounds keep the sampler from taking the lock's line away from its holder at
     every store (a spinning waiter's cost, which this is not measuring)."""
+    flags[2] = 1  # ready: compiled and spinning (the parent starts the window only then)
     while load_acquire(flags, 0) == 0:
         pass
     rounds = 0
@@ -66,10 +67,12 @@ def _window(kernel: str, stats: bool) -> dict:
         cpu_run(a, 0, OPS // 4)  # fill the pool, warm the caches
         a.ctl[0, CTL_PHASE] = 1
         acq0 = int(a.locks[ids, LK_WORD].sum())
-        flags, out = _shared(2), _shared(2)
+        flags, out = _shared(3), _shared(2)
         sampler = mp.get_context("fork").Process(target=_sampler_main, args=(a.locks, ids, flags, out))
         sampler.start()
-        time.sleep(0.05)  # the sampler is pinned and spinning on flags[0]
+        deadline = time.perf_counter() + 30
+        while flags[2] == 0 and time.perf_counter() < deadline:  # pinned, compiled, spinning on flags[0]
+            time.sleep(0.001)
         flags[0] = 1
         t0 = time.perf_counter()
         cpu_run(a, 0, OPS)
@@ -96,7 +99,10 @@ def _sampler_main(locks, ids, flags, out):
 def test_tree_lock_hold_with_lockstat_on_and_off(benchmark, kernel):
     os.sched_setaffinity(0, {0})
     try:
-        _window(kernel, True)  # compile the sampler, warm everything
+        done = np.array([1, 1, 0], np.int64)
+        _sample(np.zeros((1, 16), np.int64), np.zeros(1, np.int64), done, np.zeros(2, np.int64), 0)  # compile it
+        # here, before any fork: a sampler compiling in its child would miss a whole window
+        _window(kernel, True)  # warm everything
         runs = {True: [], False: []}
 
         def body():
@@ -107,6 +113,7 @@ def test_tree_lock_hold_with_lockstat_on_and_off(benchmark, kernel):
         benchmark.pedantic(body, rounds=1)
     finally:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    assert all(r["samples"] > 0 for rs in runs.values() for r in rs), "a window ran before its sampler"
     on = statistics.median(r["hold_sampled_ns"] for r in runs[True])
     off = statistics.median(r["hold_sampled_ns"] for r in runs[False])
     reported = statistics.median(r["hold_reported_ns"] for r in runs[True])
