@@ -22,6 +22,24 @@ def part_owner(key: tuple, jobs: int) -> int:
     return zlib.crc32(repr(key).encode()) % jobs
 
 
+def stack_backtrack(stack: list[dict], on_node=None) -> bool:
+    """Move the search to its next path: the deepest node with an alternative left takes it (the
+    nodes below it are dropped); False when none is left.  ``on_node(node)`` sees each node looked
+    at, before its alternatives are (dpor moves the explored choice into the node's sleep set)."""
+    while stack:
+        node = stack[-1]
+        if on_node is not None:
+            on_node(node)
+        if node["todo"]:
+            c = node["todo"].pop(0)
+            node["choice"] = c
+            node["idx"] += 1
+            node["after"] = node["before"] + (1 if node["can_continue"] and c != node["current"] else 0)
+            return True
+        stack.pop()
+    return False
+
+
 class DfsScheduler(Scheduler):
     name = "dfs"
 
@@ -36,18 +54,8 @@ class DfsScheduler(Scheduler):
         self.end_states: set[bytes] = set()  # distinct states at the end of an execution
 
     def new_execution(self) -> bool:
-        if self.started:
-            while self.stack:
-                node = self.stack[-1]
-                if node["todo"]:
-                    c = node["todo"].pop(0)
-                    node["choice"] = c
-                    node["idx"] += 1
-                    node["after"] = node["before"] + (1 if node["can_continue"] and c != node["current"] else 0)
-                    break
-                self.stack.pop()
-            if not self.stack:
-                return False
+        if self.started and not stack_backtrack(self.stack):
+            return False
         self.started = True
         self.pos = 0
         self.branches: list[int] = []

@@ -29,7 +29,7 @@ dfs.py does.
 
 from __future__ import annotations
 
-from zswap_conc.check.dfs import SPLIT_DEPTH, part_owner
+from zswap_conc.check.dfs import SPLIT_DEPTH, part_owner, stack_backtrack
 from zswap_conc.check.scheduler import Scheduler, default_choice
 from zswap_conc.checked import FP_ALL
 
@@ -64,21 +64,14 @@ class DporScheduler(Scheduler):
         self.ex = ex
         ex.want_footprint = self.use_sleep  # footprints are for the sleep sets only
 
+    @staticmethod
+    def _sleep_explored(node: dict) -> None:
+        if "fp" in node:  # its choice's subtree is explored: that CPU sleeps in the next ones
+            node["done"][node["choice"]] = node.pop("fp")
+
     def new_execution(self) -> bool:
-        if self.started:
-            while self.stack:
-                node = self.stack[-1]
-                if "fp" in node:  # its choice's subtree is explored: that CPU sleeps in the next ones
-                    node["done"][node["choice"]] = node.pop("fp")
-                if node["todo"]:
-                    c = node["todo"].pop(0)
-                    node["choice"] = c
-                    node["idx"] += 1
-                    node["after"] = node["before"] + (1 if node["can_continue"] and c != node["current"] else 0)
-                    break
-                self.stack.pop()
-            if not self.stack:
-                return False
+        if self.started and not stack_backtrack(self.stack, self._sleep_explored):
+            return False
         self.started = True
         self.pos = 0
         self.branches: list[int] = []
