@@ -354,7 +354,8 @@ def shm_space_check(need: int) -> None:
                           f"{free >> 20} MiB free; accepted: a smaller --pool-size or fewer --cpus/--clusters-per-cpu")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -379,7 +380,7 @@ def segments_stale() -> list[tuple[str, int, int]]:
             pid = int(name[len(SHM_PREFIX):].split("_", 1)[0])
         except ValueError:
             continue
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             try:
                 size = os.stat(os.path.join("/dev/shm", name)).st_size
             except OSError:

@@ -40,6 +40,7 @@ from zswap_conc.arena import (
     Arena,
     Layout,
     corpus_get,
+    pid_alive,
     shm_space_check,
 )
 from zswap_conc.config import PAGE_SIZE, Config, oversubscribed, validate
@@ -168,19 +169,9 @@ def orphan_reason(parent: int) -> str:
         except ValueError:
             name = f"signal {sig}"
         return f"the parent (pid {parent}) was killed by signal {sig} ({name}); {after}"
-    if status is not None or os.getppid() != parent or not _pid_alive(parent):
+    if status is not None or os.getppid() != parent or not pid_alive(parent):
         return f"the parent (pid {parent}) vanished without stopping the run (killed by SIGKILL, or crashed); {after}"
     return f"the parent (pid {parent}) stopped beating (stopped or hung); {after}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _worker(arena: Arena, cpu: int, core: int | None, loop: Callable, parent: int, rt: bool,

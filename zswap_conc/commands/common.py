@@ -38,15 +38,14 @@ def _arg_error(e: Exception) -> argparse.ArgumentTypeError:
     return argparse.ArgumentTypeError(text.split(": ", 1)[1] if ": " in text else text)
 
 
-def int_flag(flag: str, lo: int, hi: int = INT64_MAX):
-    """An argparse type: an integer in [lo, hi] (never beyond 64 bits), else a one-line error naming the range."""
-    spec = Int(lo, hi)
+def _number_flag(flag: str, spec, parse, kind: str):
+    """An argparse type: ``parse(text)``, then ``spec``'s range; a one-line error naming what is accepted."""
 
-    def conv(text: str) -> int:
+    def conv(text: str):
         try:
-            v = int(text.strip(), 0)
+            v = parse(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{one_line(text)[:40]!r} is not an integer; accepted: "
+            raise argparse.ArgumentTypeError(f"{one_line(text)[:40]!r} is not {kind}; accepted: "
                                              f"{spec.describe()}") from None
         try:
             return spec.check(v, flag)
@@ -54,24 +53,16 @@ def int_flag(flag: str, lo: int, hi: int = INT64_MAX):
             raise _arg_error(e) from None
 
     return conv
+
+
+def int_flag(flag: str, lo: int, hi: int = INT64_MAX):
+    """An argparse type: an integer in [lo, hi] (never beyond 64 bits), else a one-line error naming the range."""
+    return _number_flag(flag, Int(lo, hi), lambda t: int(t.strip(), 0), "an integer")
 
 
 def float_flag(flag: str, lo: float, hi: float):
     """An argparse type: a finite number in [lo, hi] (no nan, no inf)."""
-    spec = Float(lo, hi)
-
-    def conv(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{one_line(text)[:40]!r} is not a number; accepted: "
-                                             f"{spec.describe()}") from None
-        try:
-            return spec.check(v, flag)
-        except SchemaError as e:
-            raise _arg_error(e) from None
-
-    return conv
+    return _number_flag(flag, Float(lo, hi), float, "a number")
 
 
 def setting_flag(name: str):
