@@ -22,7 +22,9 @@ CSV_COLUMNS = ("variant", "strategy", "swap_types", "cpus", "oversubscribed", "r
 
 
 def variant_label(strategy: str, swap_types: int, writeback: str | None = None) -> str:
-    """``STRATEGY[:SWAPTYPES][@WRITEBACK]``, as ``--strategies`` takes it."""
+    """``STRATEGY[:SWAPTYPES][@WRITEBACK]``, as ``--strategies`` takes it (a record that names no
+    strategy, which a valid run never writes, is labelled ``unknown`` rather than refused here)."""
+    strategy = strategy if isinstance(strategy, str) and strategy else "unknown"
     s = strategy if swap_types == 1 else f"{strategy}:{swap_types}"
     return s if writeback is None else f"{s}@{writeback}"
 
